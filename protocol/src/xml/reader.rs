@@ -1,0 +1,391 @@
+//! A pull cursor over quick-xml events that enforces [`Limits`] and hides everything a CSP
+//! decoder does not care about (comments, processing instructions, whitespace, prefixes).
+//!
+//! Call order: [`XmlReader::root`] once, then for each element alternate
+//! [`XmlReader::next_child`] with exactly one of [`XmlReader::text`], [`XmlReader::skip`],
+//! a nested `next_child` loop (until it returns `None`), or [`XmlReader::raw`].
+
+use std::borrow::Cow;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::error::{DecodeError, Limits};
+
+/// An element just opened by the cursor.
+#[derive(Debug, Clone)]
+pub struct Child<'a> {
+    start: BytesStart<'a>,
+    empty: bool,
+}
+
+impl<'a> Child<'a> {
+    /// Local name (the part after any namespace prefix).
+    pub fn name(&self) -> &str {
+        let full: &str = self.start.name().into_inner();
+        match full.rfind(':') {
+            Some(i) => &full[i + 1..],
+            None => full,
+        }
+    }
+
+    /// Name as written, prefix included.
+    pub fn qualified_name(&self) -> &str {
+        self.start.name().into_inner()
+    }
+
+    /// True for `<x/>`, which has no content and needs no closing.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    /// Attributes as (name, unescaped value) pairs.
+    pub fn attributes(&self) -> Result<Vec<(String, String)>, DecodeError> {
+        let mut out = Vec::new();
+        for attr in self.start.attributes() {
+            let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| map_escape(&e.to_string()))?;
+            out.push((attr.key.into_inner().to_owned(), value.into_owned()));
+        }
+        Ok(out)
+    }
+
+    /// The value of the default namespace declaration (`xmlns="..."`), or of any prefixed
+    /// declaration (`xmlns:p="..."`) when there is no default one.
+    pub fn namespace(&self) -> Result<Option<String>, DecodeError> {
+        let mut prefixed = None;
+        for (key, value) in self.attributes()? {
+            if key == "xmlns" {
+                return Ok(Some(value));
+            }
+            if key.starts_with("xmlns:") && prefixed.is_none() {
+                prefixed = Some(value);
+            }
+        }
+        Ok(prefixed)
+    }
+}
+
+fn map_escape(msg: &str) -> DecodeError {
+    DecodeError::Entity(msg.chars().take(64).collect())
+}
+
+/// The cursor. See the module docs for the call order.
+pub struct XmlReader<'a> {
+    reader: Reader<&'a [u8]>,
+    limits: Limits,
+    depth: usize,
+    elements: usize,
+    doctype: Option<String>,
+}
+
+impl<'a> XmlReader<'a> {
+    /// A cursor over a whole message body. Checks the size limit and UTF-8 up front.
+    pub fn new(body: &'a [u8], limits: Limits) -> Result<Self, DecodeError> {
+        if body.len() > limits.max_body {
+            return Err(DecodeError::TooLarge {
+                size: body.len(),
+                limit: limits.max_body,
+            });
+        }
+        let text = std::str::from_utf8(body).map_err(|_| DecodeError::NotUtf8)?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut reader = Reader::from_str(text);
+        let config = reader.config_mut();
+        config.trim_text(false);
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        Ok(Self {
+            reader,
+            limits,
+            depth: 0,
+            elements: 0,
+            doctype: None,
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The DOCTYPE declaration's text, if the prolog had one. Read only for its public id;
+    /// nothing in it is resolved or expanded.
+    pub fn doctype(&self) -> Option<&str> {
+        self.doctype.as_deref()
+    }
+
+    fn event(&mut self) -> Result<Event<'a>, DecodeError> {
+        match self.reader.read_event() {
+            Ok(event) => Ok(event),
+            Err(quick_xml::Error::Syntax(e)) => {
+                if e.to_string().contains("unclosed") {
+                    Err(DecodeError::Truncated)
+                } else {
+                    Err(DecodeError::Malformed(e.to_string()))
+                }
+            }
+            Err(quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(
+                _,
+            ))) => Err(DecodeError::Truncated),
+            Err(e) => Err(DecodeError::Malformed(e.to_string())),
+        }
+    }
+
+    fn count_element(&mut self) -> Result<(), DecodeError> {
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            return Err(DecodeError::TooManyElements {
+                limit: self.limits.max_elements,
+            });
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self, start: BytesStart<'a>, empty: bool) -> Result<Child<'a>, DecodeError> {
+        self.count_element()?;
+        if !empty {
+            self.depth += 1;
+            if self.depth > self.limits.max_depth {
+                return Err(DecodeError::TooDeep {
+                    limit: self.limits.max_depth,
+                });
+            }
+        }
+        Ok(Child { start, empty })
+    }
+
+    /// Reads the prolog and opens the root element.
+    pub fn root(&mut self) -> Result<Child<'a>, DecodeError> {
+        loop {
+            match self.event()? {
+                Event::Start(start) => return self.enter(start, false),
+                Event::Empty(start) => return self.enter(start, true),
+                Event::DocType(text) => {
+                    let text = text.into_inner();
+                    if text.len() > self.limits.max_text {
+                        return Err(DecodeError::TextTooLong {
+                            limit: self.limits.max_text,
+                        });
+                    }
+                    self.doctype = Some(text.into_owned());
+                }
+                Event::Text(text) => {
+                    if !text.into_inner().trim().is_empty() {
+                        return Err(DecodeError::Malformed(
+                            "text before the root element".into(),
+                        ));
+                    }
+                }
+                Event::Eof => return Err(DecodeError::Truncated),
+                Event::End(_) => return Err(DecodeError::Malformed("unexpected end tag".into())),
+                Event::GeneralRef(r) => return Err(DecodeError::Entity(r.into_inner().into())),
+                Event::CData(_) => {
+                    return Err(DecodeError::Malformed(
+                        "CDATA before the root element".into(),
+                    ));
+                }
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            }
+        }
+    }
+
+    /// The next child element of the element most recently opened, or `None` when that
+    /// element closes. `parent` must be the element whose children are being read.
+    pub fn next_child(&mut self, parent: &Child<'_>) -> Result<Option<Child<'a>>, DecodeError> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            match self.event()? {
+                Event::Start(start) => return self.enter(start, false).map(Some),
+                Event::Empty(start) => return self.enter(start, true).map(Some),
+                Event::End(_) => {
+                    self.depth -= 1;
+                    return Ok(None);
+                }
+                Event::Eof => return Err(DecodeError::Truncated),
+                Event::GeneralRef(r) => check_reference(&r.into_inner())?,
+                Event::Text(_)
+                | Event::CData(_)
+                | Event::Comment(_)
+                | Event::PI(_)
+                | Event::Decl(_) => {}
+                Event::DocType(_) => {
+                    return Err(DecodeError::Malformed("DOCTYPE inside an element".into()));
+                }
+            }
+        }
+    }
+
+    /// Skips the rest of `child` (its content and closing tag).
+    pub fn skip(&mut self, child: &Child<'_>) -> Result<(), DecodeError> {
+        while let Some(grand) = self.next_child(child)? {
+            self.skip(&grand)?;
+        }
+        Ok(())
+    }
+
+    /// The text content of `child`, unescaped, with nested elements skipped. Consumes the
+    /// closing tag.
+    pub fn text(&mut self, child: &Child<'_>) -> Result<Cow<'a, str>, DecodeError> {
+        let mut out: Cow<'a, str> = Cow::Borrowed("");
+        if child.empty {
+            return Ok(out);
+        }
+        loop {
+            match self.event()? {
+                Event::Text(text) => push_text(&mut out, text.xml10_content(), &self.limits)?,
+                Event::CData(data) => push_text(&mut out, data.xml10_content(), &self.limits)?,
+                Event::GeneralRef(r) => {
+                    let c = resolve_reference(&r.into_inner())?;
+                    let mut buf = [0u8; 4];
+                    push_text(
+                        &mut out,
+                        Cow::Owned(c.encode_utf8(&mut buf).to_owned()),
+                        &self.limits,
+                    )?;
+                }
+                Event::Start(start) => {
+                    let nested = self.enter(start, false)?;
+                    self.skip(&nested)?;
+                }
+                Event::Empty(start) => {
+                    self.enter(start, true)?;
+                }
+                Event::End(_) => {
+                    self.depth -= 1;
+                    return Ok(out);
+                }
+                Event::Eof => return Err(DecodeError::Truncated),
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+                Event::DocType(_) => {
+                    return Err(DecodeError::Malformed("DOCTYPE inside an element".into()));
+                }
+            }
+        }
+    }
+
+    /// The whole of `child` as a [`RawElement`](crate::raw::RawElement) tree.
+    pub fn raw(&mut self, child: &Child<'_>) -> Result<crate::raw::RawElement, DecodeError> {
+        use crate::raw::{RawElement, RawNode};
+        let mut element = RawElement {
+            name: child.qualified_name().to_owned(),
+            attributes: child.attributes()?,
+            children: Vec::new(),
+        };
+        if child.empty {
+            return Ok(element);
+        }
+        loop {
+            let text = match self.event()? {
+                Event::Text(text) => text.xml10_content(),
+                Event::CData(data) => data.xml10_content(),
+                Event::GeneralRef(r) => Cow::Owned(resolve_reference(&r.into_inner())?.to_string()),
+                Event::Start(start) => {
+                    let nested = self.enter(start, false)?;
+                    element.children.push(RawNode::Element(self.raw(&nested)?));
+                    continue;
+                }
+                Event::Empty(start) => {
+                    let nested = self.enter(start, true)?;
+                    element.children.push(RawNode::Element(self.raw(&nested)?));
+                    continue;
+                }
+                Event::End(_) => {
+                    self.depth -= 1;
+                    return Ok(element);
+                }
+                Event::Eof => return Err(DecodeError::Truncated),
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => continue,
+                Event::DocType(_) => {
+                    return Err(DecodeError::Malformed("DOCTYPE inside an element".into()));
+                }
+            };
+            if text.len() > self.limits.max_text {
+                return Err(DecodeError::TextTooLong {
+                    limit: self.limits.max_text,
+                });
+            }
+            match element.children.last_mut() {
+                Some(RawNode::Text(prev)) => {
+                    if prev.len() + text.len() > self.limits.max_text {
+                        return Err(DecodeError::TextTooLong {
+                            limit: self.limits.max_text,
+                        });
+                    }
+                    prev.push_str(&text);
+                }
+                _ => element.children.push(RawNode::Text(text.into_owned())),
+            }
+        }
+    }
+
+    /// Reads whatever follows the root element: only whitespace, comments and processing
+    /// instructions may.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        loop {
+            match self.event()? {
+                Event::Eof => return Ok(()),
+                Event::Text(text) if text.borrow().into_inner().trim().is_empty() => {}
+                Event::Comment(_) | Event::PI(_) => {}
+                _ => {
+                    return Err(DecodeError::Malformed(
+                        "content after the root element".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn push_text<'a>(
+    out: &mut Cow<'a, str>,
+    more: Cow<'a, str>,
+    limits: &Limits,
+) -> Result<(), DecodeError> {
+    if out.len() + more.len() > limits.max_text {
+        return Err(DecodeError::TextTooLong {
+            limit: limits.max_text,
+        });
+    }
+    if out.is_empty() {
+        *out = more;
+    } else {
+        out.to_mut().push_str(&more);
+    }
+    Ok(())
+}
+
+/// Resolves a character reference or one of the five predefined entities. Any other entity
+/// (including every entity a DOCTYPE declares) is refused: nothing is ever expanded.
+fn resolve_reference(name: &str) -> Result<char, DecodeError> {
+    match name {
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "amp" => Ok('&'),
+        "apos" => Ok('\''),
+        "quot" => Ok('"'),
+        _ => {
+            let number = name.strip_prefix('#').ok_or_else(|| map_escape(name))?;
+            let code = match number
+                .strip_prefix('x')
+                .or_else(|| number.strip_prefix('X'))
+            {
+                Some(hex) => u32::from_str_radix(hex, 16),
+                None => number.parse::<u32>(),
+            }
+            .map_err(|_| map_escape(name))?;
+            match char::from_u32(code) {
+                Some(c) if c != '\0' => Ok(c),
+                _ => Err(map_escape(name)),
+            }
+        }
+    }
+}
+
+fn check_reference(name: &str) -> Result<(), DecodeError> {
+    resolve_reference(name).map(|_| ())
+}

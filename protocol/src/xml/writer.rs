@@ -1,0 +1,130 @@
+//! The canonical XML writer: compact, UTF-8, every special character escaped, into a
+//! caller-supplied buffer.
+
+use crate::version::Version;
+
+/// Writes elements into a byte buffer. Elements whose content turns out empty are closed as
+/// `<Tag/>`.
+pub struct XmlWriter<'b> {
+    out: &'b mut Vec<u8>,
+    version: Version,
+}
+
+impl<'b> XmlWriter<'b> {
+    /// A writer appending to `out`, for messages of `version`.
+    pub fn new(out: &'b mut Vec<u8>, version: Version) -> Self {
+        Self { out, version }
+    }
+
+    /// The version being written.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Appends raw markup.
+    pub fn raw(&mut self, markup: &str) {
+        self.out.extend_from_slice(markup.as_bytes());
+    }
+
+    /// Opens `<tag` and leaves it open for attributes; finish with [`XmlWriter::end_start`].
+    pub fn begin_start(&mut self, tag: &str) {
+        self.out.push(b'<');
+        self.out.extend_from_slice(tag.as_bytes());
+    }
+
+    /// Writes ` name="value"` inside an open start tag.
+    pub fn attribute(&mut self, name: &str, value: &str) {
+        self.out.push(b' ');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"=\"");
+        escape_into(self.out, value, true);
+        self.out.push(b'"');
+    }
+
+    /// Closes the start tag and returns a mark for [`XmlWriter::close`].
+    pub fn end_start(&mut self) -> usize {
+        self.out.push(b'>');
+        self.out.len()
+    }
+
+    /// `<tag>`; returns a mark for [`XmlWriter::close`].
+    pub fn open(&mut self, tag: &str) -> usize {
+        self.begin_start(tag);
+        self.end_start()
+    }
+
+    /// `</tag>`, or turns the start tag into `<tag/>` when nothing was written since `mark`.
+    pub fn close(&mut self, tag: &str, mark: usize) {
+        if self.out.len() == mark {
+            self.out.pop();
+            self.out.extend_from_slice(b"/>");
+        } else {
+            self.out.extend_from_slice(b"</");
+            self.out.extend_from_slice(tag.as_bytes());
+            self.out.push(b'>');
+        }
+    }
+
+    /// Escaped text content.
+    pub fn text(&mut self, text: &str) {
+        escape_into(self.out, text, false);
+    }
+
+    /// `<tag>text</tag>`.
+    pub fn text_element(&mut self, tag: &str, text: &str) {
+        let mark = self.open(tag);
+        self.text(text);
+        self.close(tag, mark);
+    }
+
+    /// Appends to the buffer through `fmt::Write` (numbers, dates).
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+}
+
+/// Escapes `&`, `<`, `>` (and `"` in attributes); also `\r` so that it survives a reader's
+/// line-end normalization.
+fn escape_into(out: &mut Vec<u8>, text: &str, attribute: bool) {
+    let bytes = text.as_bytes();
+    let needs = |b: u8| matches!(b, b'&' | b'<' | b'>' | b'\r') || (attribute && b == b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if needs(b) {
+            out.extend_from_slice(&bytes[start..i]);
+            out.extend_from_slice(match b {
+                b'&' => b"&amp;",
+                b'<' => b"&lt;",
+                b'>' => b"&gt;",
+                b'\r' => b"&#13;",
+                _ => b"&quot;",
+            });
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_self_closes() {
+        let mut buf = Vec::new();
+        let mut w = XmlWriter::new(&mut buf, Version::V1_2);
+        let outer = w.open("A");
+        w.text_element("B", "x<y & \"z\">");
+        let inner = w.open("C");
+        w.close("C", inner);
+        w.begin_start("D");
+        w.attribute("k", "a\"b");
+        let mark = w.end_start();
+        w.close("D", mark);
+        w.close("A", outer);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "<A><B>x&lt;y &amp; \"z\"&gt;</B><C/><D k=\"a&quot;b\"/></A>"
+        );
+    }
+}
