@@ -1,1 +1,13 @@
-//! placeholder
+//! # imps-engine
+//!
+//! The IMPS server engine. Users are sharded across cores: each [`routing::ShardId`] owns a
+//! disjoint slice of users, chosen by [`routing::owner`], a stable hash of the normalized user
+//! ID, so every core (and every restart) agrees on where a user lives.
+//!
+//! This crate is the I/O boundary of the project: the `csp` tool reads files here, and the
+//! runtime, storage and HTTP front-end will live here; the domain logic stays sans-IO.
+
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod routing;
+pub mod tools;

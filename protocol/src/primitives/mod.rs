@@ -1,11 +1,13 @@
 //! One Rust type per CSP primitive, grouped by service.
 
+pub mod attributes;
 pub mod groups;
 pub mod im;
 pub mod presence;
 pub mod search_invite;
 pub mod session;
 
+pub use attributes::*;
 pub use groups::*;
 pub use im::*;
 pub use presence::*;
