@@ -97,6 +97,10 @@ mod tests {
         let m = decode(&presence_notification(20), Encoding::Xml).expect("decodes");
         let encoded = String::from_utf8(encode(&m)).expect("utf-8");
         assert_eq!(encoded.matches("<Presence>").count(), 20);
-        assert_eq!(encoded.matches("<StatusMood>").count(), 20, "attributes are modelled");
+        assert_eq!(
+            encoded.matches("<StatusMood>").count(),
+            20,
+            "attributes are modelled"
+        );
     }
 }

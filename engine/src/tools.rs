@@ -38,7 +38,10 @@ mod tests {
 
     #[test]
     fn check_names_version_and_primitive() {
-        assert_eq!(check(LOGIN.as_bytes()).unwrap(), "CSP 1.2: Logout-Request (Request)");
+        assert_eq!(
+            check(LOGIN.as_bytes()).unwrap(),
+            "CSP 1.2: Logout-Request (Request)"
+        );
         assert!(check(b"<nope/>").is_err());
     }
 
@@ -46,6 +49,10 @@ mod tests {
     fn format_is_canonical_and_stable() {
         let once = format(LOGIN.as_bytes()).unwrap();
         assert_eq!(format(&once).unwrap(), once);
-        assert!(String::from_utf8(once).unwrap().contains("<Logout-Request/>"));
+        assert!(
+            String::from_utf8(once)
+                .unwrap()
+                .contains("<Logout-Request/>")
+        );
     }
 }

@@ -35,8 +35,9 @@ impl SizeSampler {
     pub fn new(distribution: SizeDistribution, seed: u64) -> Self {
         let cdf = match distribution {
             SizeDistribution::Zipf { max, exponent } => {
-                let weights: Vec<f64> =
-                    (1..=max.max(1)).map(|k| 1.0 / f64::from(k).powf(exponent)).collect();
+                let weights: Vec<f64> = (1..=max.max(1))
+                    .map(|k| 1.0 / f64::from(k).powf(exponent))
+                    .collect();
                 let total: f64 = weights.iter().sum();
                 let mut acc = 0.0;
                 weights
@@ -49,7 +50,11 @@ impl SizeSampler {
             }
             _ => Vec::new(),
         };
-        Self { distribution, state: seed, cdf }
+        Self {
+            distribution,
+            state: seed,
+            cdf,
+        }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -102,7 +107,13 @@ mod tests {
 
     #[test]
     fn zipf_favours_small_sizes() {
-        let mut s = SizeSampler::new(SizeDistribution::Zipf { max: 100, exponent: 1.0 }, 3);
+        let mut s = SizeSampler::new(
+            SizeDistribution::Zipf {
+                max: 100,
+                exponent: 1.0,
+            },
+            3,
+        );
         let draws: Vec<u32> = (0..20_000).map(|_| s.sample()).collect();
         assert!(draws.iter().all(|d| (1..=100).contains(d)));
         let ones = draws.iter().filter(|&&d| d == 1).count() as f64 / 20_000.0;
@@ -114,9 +125,16 @@ mod tests {
 
     #[test]
     fn same_seed_same_draws() {
-        let d = SizeDistribution::Zipf { max: 50, exponent: 1.2 };
-        let a: Vec<u32> = (0..50).scan(SizeSampler::new(d, 9), |s, _| Some(s.sample())).collect();
-        let b: Vec<u32> = (0..50).scan(SizeSampler::new(d, 9), |s, _| Some(s.sample())).collect();
+        let d = SizeDistribution::Zipf {
+            max: 50,
+            exponent: 1.2,
+        };
+        let a: Vec<u32> = (0..50)
+            .scan(SizeSampler::new(d, 9), |s, _| Some(s.sample()))
+            .collect();
+        let b: Vec<u32> = (0..50)
+            .scan(SizeSampler::new(d, 9), |s, _| Some(s.sample()))
+            .collect();
         assert_eq!(a, b);
     }
 }

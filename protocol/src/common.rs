@@ -1,6 +1,11 @@
 //! Elements shared by many primitives: results, users, groups, screen names, recipients.
 
+use crate::error::DecodeError;
+use crate::node::{Node, Required, Slot};
+use crate::raw::RawNode;
 use crate::types::{ContactListId, GroupId, MessageId, ScreenNameText, Url, UserId};
+use crate::xml::reader::{Child, XmlReader};
+use crate::xml::writer::XmlWriter;
 use crate::{element, plain_node};
 
 element! {
@@ -37,13 +42,66 @@ element! {
     }
 }
 
-element! {
-    /// `ClientID`: identifies the client application (`URL` and/or `MSISDN`).
-    pub struct ClientId {
-        /// The client's URL.
-        url: Option<Url> = "URL",
-        /// The client's MSISDN.
-        msisdn: Option<String> = "MSISDN",
+/// `ClientID`: identifies the client application (`URL` and/or `MSISDN`). Some clients
+/// (Android's) send a bare text identifier instead; it is kept in `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientId {
+    /// The client's URL.
+    pub url: Option<Url>,
+    /// The client's MSISDN.
+    pub msisdn: Option<String>,
+    /// A bare identifier written as the element's text.
+    pub text: Option<String>,
+}
+
+impl Node for ClientId {
+    fn decode(r: &mut XmlReader<'_>, el: &Child<'_>) -> Result<Self, DecodeError> {
+        let raw = r.raw(el)?;
+        let mut id = ClientId::default();
+        for child in &raw.children {
+            match child {
+                RawNode::Element(e) if e.local_name() == "URL" => {
+                    id.url = Some(Url(e.text().trim().to_owned()));
+                }
+                RawNode::Element(e) if e.local_name() == "MSISDN" => {
+                    id.msisdn = Some(e.text());
+                }
+                RawNode::Element(_) => {}
+                RawNode::Text(_) => {}
+            }
+        }
+        let text = raw.text();
+        if !text.trim().is_empty() {
+            id.text = Some(text.trim().to_owned());
+        }
+        Ok(id)
+    }
+
+    fn encode(&self, tag: &'static str, w: &mut XmlWriter<'_>) {
+        let mark = w.open(tag);
+        if let Some(text) = &self.text {
+            w.text(text);
+        }
+        self.url.encode_slot("URL", w);
+        self.msisdn.encode_slot("MSISDN", w);
+        w.close(tag, mark);
+    }
+}
+impl Required for ClientId {}
+
+#[cfg(any(test, feature = "sample"))]
+impl crate::sample::Sample for ClientId {
+    fn sample(g: &mut crate::sample::Gen) -> Self {
+        use crate::sample::Sample;
+        Self {
+            url: Sample::sample(g),
+            msisdn: Sample::sample(g),
+            text: if g.below(4) == 0 {
+                Some(g.token())
+            } else {
+                None
+            },
+        }
     }
 }
 
@@ -116,7 +174,6 @@ element! {
 plain_node!(
     CspResult,
     DetailedResult,
-    ClientId,
     ScreenName,
     User,
     Group,
@@ -139,4 +196,42 @@ impl CspResult {
     pub fn status(&self) -> crate::StatusCode {
         crate::StatusCode::from_code(u16::try_from(self.code).unwrap_or(u16::MAX))
     }
+}
+
+crate::value_enum! {
+    /// `ContentEncoding`: how `ContentData` is carried.
+    pub enum ContentEncoding: open Other {
+        /// As text.
+        None = "None",
+        /// Base64.
+        Base64 = "BASE64",
+    }
+}
+
+element! {
+    /// `URLList`: references (invitations, shared content).
+    pub struct UrlList {
+        /// The URLs.
+        urls: Vec<Url> = "URL",
+    }
+}
+
+element! {
+    /// `Property`: a name/value pair of a contact list, group or membership.
+    pub struct Property {
+        /// The property name (`DisplayName`, `Topic`, ...).
+        name: String = "Name",
+        /// Its value.
+        value: Option<String> = "Value",
+    }
+}
+
+plain_node!(UrlList, Property);
+
+/// Looks up a property by name (case-insensitive, as clients spell `AccessType` both ways).
+pub fn property<'a>(props: &'a [Property], name: &str) -> Option<&'a str> {
+    props
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .and_then(|p| p.value.as_deref())
 }

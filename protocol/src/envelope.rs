@@ -64,18 +64,6 @@ element! {
 
 plain_node!(SessionDescriptor, TransactionDescriptor);
 
-impl Default for SessionType {
-    fn default() -> Self {
-        Self::Inband
-    }
-}
-
-impl Default for TransactionMode {
-    fn default() -> Self {
-        Self::Request
-    }
-}
-
 /// One `Transaction`: a descriptor, one primitive and any extension blocks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transaction {
@@ -175,10 +163,10 @@ impl Message {
         match self.version {
             Version::V1_1 => {
                 self.session.cir = None;
-                if let Some(poll) = self.session.poll.take() {
-                    if let Some(t) = self.session.transactions.first_mut() {
-                        t.descriptor.poll = t.descriptor.poll.or(Some(poll));
-                    }
+                if let Some(poll) = self.session.poll.take()
+                    && let Some(t) = self.session.transactions.first_mut()
+                {
+                    t.descriptor.poll = t.descriptor.poll.or(Some(poll));
                 }
             }
             _ => {
@@ -299,10 +287,8 @@ impl Transaction {
         if let Some(id) = &d.id {
             id.encode("TransactionID", w);
         }
-        if v11 {
-            if let Some(poll) = d.poll {
-                poll.encode("Poll", w);
-            }
+        if v11 && let Some(poll) = d.poll {
+            poll.encode("Poll", w);
         }
         w.close("TransactionDescriptor", dmark);
         w.begin_start("TransactionContent");

@@ -263,6 +263,13 @@ macro_rules! value_enum {
             }
         }
 
+        /// The first value in spec order.
+        impl Default for $name {
+            fn default() -> Self {
+                Self::ALL[0]
+            }
+        }
+
         impl $crate::node::Value for $name {
             fn parse(text: std::borrow::Cow<'_, str>) -> Result<Self, &'static str> {
                 let text = text.trim();
@@ -284,16 +291,16 @@ macro_rules! value_enum {
     };
     (
         $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ ,
-            $(#[$ometa:meta])* open $other:ident $(,)?
+        pub enum $name:ident : open $other:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )+
-            $(#[$ometa])* $other(String),
+            /// A value not named by the specification, kept as written.
+            $other(String),
         }
 
         impl $name {
@@ -303,6 +310,13 @@ macro_rules! value_enum {
             /// The value as written on the wire.
             pub fn as_str(&self) -> &str {
                 match self { $( Self::$variant => $text, )+ Self::$other(s) => s }
+            }
+        }
+
+        /// The first value in spec order.
+        impl Default for $name {
+            fn default() -> Self {
+                Self::KNOWN[0].clone()
             }
         }
 

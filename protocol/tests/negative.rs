@@ -43,43 +43,84 @@ fn truncated_at_every_length_is_an_error() {
 
 #[test]
 fn oversized_body_is_rejected_before_parsing() {
-    let limits = Limits { max_body: 1024, ..Limits::default() };
-    let options = DecodeOptions { limits, ..DecodeOptions::default() };
+    let limits = Limits {
+        max_body: 1024,
+        ..Limits::default()
+    };
+    let options = DecodeOptions {
+        limits,
+        ..DecodeOptions::default()
+    };
     let body = sample("GetPresence-Response.csp11.xml");
     let err = decode_with(body.as_bytes(), Encoding::Xml, &options).expect_err("too large");
-    assert_eq!(err, DecodeError::TooLarge { size: body.len(), limit: 1024 });
+    assert_eq!(
+        err,
+        DecodeError::TooLarge {
+            size: body.len(),
+            limit: 1024
+        }
+    );
     // The default limit is 1 MiB.
     let huge = vec![b' '; 1024 * 1024 + 1];
-    assert!(matches!(decode(&huge, Encoding::Xml), Err(DecodeError::TooLarge { .. })));
+    assert!(matches!(
+        decode(&huge, Encoding::Xml),
+        Err(DecodeError::TooLarge { .. })
+    ));
 }
 
 #[test]
 fn too_deep_is_rejected() {
     let nested = "<a>".repeat(100) + &"</a>".repeat(100);
-    let body = wrap(Version::V1_2, &format!("<Logout-Request>{nested}</Logout-Request>"));
+    let body = wrap(
+        Version::V1_2,
+        &format!("<Logout-Request>{nested}</Logout-Request>"),
+    );
     let err = decode(body.as_bytes(), Encoding::Xml).expect_err("too deep");
-    assert_eq!(err, DecodeError::TooDeep { limit: Limits::default().max_depth });
+    assert_eq!(
+        err,
+        DecodeError::TooDeep {
+            limit: Limits::default().max_depth
+        }
+    );
 }
 
 #[test]
 fn too_many_elements_and_too_long_text_are_rejected() {
     let options = DecodeOptions {
-        limits: Limits { max_elements: 100, max_text: 64, ..Limits::default() },
+        limits: Limits {
+            max_elements: 100,
+            max_text: 64,
+            ..Limits::default()
+        },
         ..DecodeOptions::default()
     };
     let many = "<x/>".repeat(200);
-    let body = wrap(Version::V1_2, &format!("<Logout-Request>{many}</Logout-Request>"));
+    let body = wrap(
+        Version::V1_2,
+        &format!("<Logout-Request>{many}</Logout-Request>"),
+    );
     let err = decode_with(body.as_bytes(), Encoding::Xml, &options).expect_err("too many");
     assert_eq!(err, DecodeError::TooManyElements { limit: 100 });
     let long = "y".repeat(65);
-    let body = wrap(Version::V1_2, &format!("<Logout-Request><x>{long}</x></Logout-Request>"));
-    let options = DecodeOptions { limits: Limits { max_text: 64, ..Limits::default() }, ..options };
+    let body = wrap(
+        Version::V1_2,
+        &format!("<Logout-Request><x>{long}</x></Logout-Request>"),
+    );
+    let options = DecodeOptions {
+        limits: Limits {
+            max_text: 64,
+            ..Limits::default()
+        },
+        ..options
+    };
     // Skipped elements' text is not collected, so it is not limited...
     assert!(decode_with(body.as_bytes(), Encoding::Xml, &options).is_ok());
     // ...but text a field reads is.
     let body = wrap(
         Version::V1_2,
-        &format!("<Status><Result><Code>200</Code><Description>{long}</Description></Result></Status>"),
+        &format!(
+            "<Status><Result><Code>200</Code><Description>{long}</Description></Result></Status>"
+        ),
     );
     let err = decode_with(body.as_bytes(), Encoding::Xml, &options).expect_err("too long");
     assert_eq!(err, DecodeError::TextTooLong { limit: 64 });
@@ -89,7 +130,11 @@ fn too_many_elements_and_too_long_text_are_rejected() {
 fn billion_laughs_is_never_expanded() {
     let mut dtd = String::from("<!DOCTYPE WV-CSP-Message [\n<!ENTITY lol \"lol\">\n");
     for i in 1..10 {
-        let prev = if i == 1 { "lol".to_owned() } else { format!("lol{}", i - 1) };
+        let prev = if i == 1 {
+            "lol".to_owned()
+        } else {
+            format!("lol{}", i - 1)
+        };
         dtd.push_str(&format!(
             "<!ENTITY lol{i} \"{}\">\n",
             format!("&{prev};").repeat(10)
@@ -102,7 +147,10 @@ fn billion_laughs_is_never_expanded() {
             "<Status><Result><Code>200</Code><Description>&lol9;</Description></Result></Status>",
         );
     let err = decode(body.as_bytes(), Encoding::Xml).expect_err("entity refused");
-    assert!(matches!(err, DecodeError::Entity(ref e) if e.contains("lol9")), "{err:?}");
+    assert!(
+        matches!(err, DecodeError::Entity(ref e) if e.contains("lol9")),
+        "{err:?}"
+    );
     assert_eq!(err.status(), StatusCode::BadRequest);
 }
 
@@ -122,20 +170,26 @@ fn predefined_and_character_references_are_resolved() {
 
 #[test]
 fn wrong_namespace_is_version_not_supported() {
-    let body = wrap(Version::V1_2, "<Logout-Request/>")
-        .replace(Version::V1_2.csp_namespace(), "http://www.wireless-village.org/CSP1.0");
+    let body = wrap(Version::V1_2, "<Logout-Request/>").replace(
+        Version::V1_2.csp_namespace(),
+        "http://www.wireless-village.org/CSP1.0",
+    );
     let err = decode(body.as_bytes(), Encoding::Xml).expect_err("CSP 1.0");
     assert!(matches!(err, DecodeError::UnsupportedVersion(_)));
     assert_eq!(err.status(), StatusCode::VersionNotSupported);
     let body = wrap(Version::V1_2, "<Logout-Request/>")
         .replace(Version::V1_2.csp_namespace(), "http://example.com/not-csp");
-    assert!(matches!(decode(body.as_bytes(), Encoding::Xml), Err(DecodeError::UnsupportedVersion(_))));
+    assert!(matches!(
+        decode(body.as_bytes(), Encoding::Xml),
+        Err(DecodeError::UnsupportedVersion(_))
+    ));
     let body = "<!DOCTYPE WV-CSP-Message PUBLIC \"-//OMA//DTD WV-CSP 9.9//EN\" \"x\">".to_owned()
-        + &wrap(Version::V1_2, "<Logout-Request/>").replace(
-            &format!(" xmlns=\"{}\"", Version::V1_2.csp_namespace()),
-            "",
-        );
-    assert!(matches!(decode(body.as_bytes(), Encoding::Xml), Err(DecodeError::UnsupportedVersion(_))));
+        + &wrap(Version::V1_2, "<Logout-Request/>")
+            .replace(&format!(" xmlns=\"{}\"", Version::V1_2.csp_namespace()), "");
+    assert!(matches!(
+        decode(body.as_bytes(), Encoding::Xml),
+        Err(DecodeError::UnsupportedVersion(_))
+    ));
 }
 
 #[test]
@@ -146,36 +200,79 @@ fn version_from_doctype_hint_or_default() {
         "<?xml version=\"1.0\"?><!DOCTYPE WV-CSP-Message PUBLIC \"{}\" \"x\">{bare}",
         Version::V1_1.public_id()
     );
-    assert_eq!(decode(with_doctype.as_bytes(), Encoding::Xml).expect("ok").version, Version::V1_1);
-    let options = DecodeOptions { version_hint: Some(Version::V1_3), ..DecodeOptions::default() };
-    assert_eq!(decode_with(bare.as_bytes(), Encoding::Xml, &options).expect("ok").version, Version::V1_3);
-    assert_eq!(decode(bare.as_bytes(), Encoding::Xml).expect("ok").version, Version::V1_2);
+    assert_eq!(
+        decode(with_doctype.as_bytes(), Encoding::Xml)
+            .expect("ok")
+            .version,
+        Version::V1_1
+    );
+    let options = DecodeOptions {
+        version_hint: Some(Version::V1_3),
+        ..DecodeOptions::default()
+    };
+    assert_eq!(
+        decode_with(bare.as_bytes(), Encoding::Xml, &options)
+            .expect("ok")
+            .version,
+        Version::V1_3
+    );
+    assert_eq!(
+        decode(bare.as_bytes(), Encoding::Xml).expect("ok").version,
+        Version::V1_2
+    );
 }
 
 #[test]
 fn not_csp_and_not_xml() {
-    assert!(matches!(decode(b"<html><body/></html>", Encoding::Xml), Err(DecodeError::NotCsp(_))));
-    assert_eq!(decode(b"\xff\xfe<a/>", Encoding::Xml), Err(DecodeError::NotUtf8));
+    assert!(matches!(
+        decode(b"<html><body/></html>", Encoding::Xml),
+        Err(DecodeError::NotCsp(_))
+    ));
+    assert_eq!(
+        decode(b"\xff\xfe<a/>", Encoding::Xml),
+        Err(DecodeError::NotUtf8)
+    );
     assert_eq!(decode(b"", Encoding::Xml), Err(DecodeError::Truncated));
-    assert!(matches!(decode(b"hello", Encoding::Xml), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        decode(b"hello", Encoding::Xml),
+        Err(DecodeError::Malformed(_))
+    ));
     let mismatched = wrap(Version::V1_2, "<Logout-Request></Logout>");
-    assert!(matches!(decode(mismatched.as_bytes(), Encoding::Xml), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        decode(mismatched.as_bytes(), Encoding::Xml),
+        Err(DecodeError::Malformed(_))
+    ));
 }
 
 #[test]
 fn unknown_and_unsupported_primitives() {
-    let body = wrap(Version::V1_2, "<Teleport-Request><To>mars</To></Teleport-Request>");
+    let body = wrap(
+        Version::V1_2,
+        "<Teleport-Request><To>mars</To></Teleport-Request>",
+    );
     let err = decode(body.as_bytes(), Encoding::Xml).expect_err("unknown");
-    assert_eq!(err, DecodeError::UnknownPrimitive("Teleport-Request".into()));
+    assert_eq!(
+        err,
+        DecodeError::UnknownPrimitive("Teleport-Request".into())
+    );
     assert_eq!(err.status(), StatusCode::ServiceNotSupported);
-    let body = wrap(Version::V1_3, "<GetSegment-Request><X/></GetSegment-Request>");
+    let body = wrap(
+        Version::V1_3,
+        "<GetSegment-Request><X/></GetSegment-Request>",
+    );
     let m = decode(body.as_bytes(), Encoding::Xml).expect("recognised");
     assert_eq!(
         m.session.transactions[0].content,
-        Primitive::Unsupported { name: "GetSegment-Request".into(), version: Version::V1_3 }
+        Primitive::Unsupported {
+            name: "GetSegment-Request".into(),
+            version: Version::V1_3
+        }
     );
     let body = wrap(Version::V1_2, "");
-    assert_eq!(decode(body.as_bytes(), Encoding::Xml), Err(DecodeError::NoPrimitive));
+    assert_eq!(
+        decode(body.as_bytes(), Encoding::Xml),
+        Err(DecodeError::NoPrimitive)
+    );
 }
 
 #[test]
@@ -189,13 +286,19 @@ fn invalid_values_name_their_element() {
         "{err:?}"
     );
     assert_eq!(err.status(), StatusCode::InvalidParameter);
-    let body = wrap(Version::V1_2, "<Status><Result><Code>two hundred</Code></Result></Status>");
+    let body = wrap(
+        Version::V1_2,
+        "<Status><Result><Code>two hundred</Code></Result></Status>",
+    );
     let err = decode(body.as_bytes(), Encoding::Xml).expect_err("not an integer");
     assert!(matches!(err, DecodeError::InvalidValue { ref element, .. } if element == "Code"));
     let body = wrap(Version::V1_2, "<Status/>");
     assert_eq!(
         decode(body.as_bytes(), Encoding::Xml),
-        Err(DecodeError::Missing { parent: "Status", element: "Result" })
+        Err(DecodeError::Missing {
+            parent: "Status",
+            element: "Result"
+        })
     );
 }
 
@@ -210,7 +313,9 @@ fn lenient_reading() {
     let m = decode(body.as_bytes(), Encoding::Xml).expect("lenient");
     assert_eq!(m.version, Version::V1_2);
     assert_eq!(m.poll(), Some(true));
-    let Primitive::Status(status) = &m.session.transactions[0].content else { panic!("{m:?}") };
+    let Primitive::Status(status) = &m.session.transactions[0].content else {
+        panic!("{m:?}")
+    };
     assert_eq!(status.result.code, 200);
     assert_eq!(status.result.description.as_deref(), Some("ok & fine"));
 }

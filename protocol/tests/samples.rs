@@ -80,3 +80,80 @@ fn samples_decode_in_every_version() {
         }
     }
 }
+
+/// Every leaf element of the transaction content as (path of local names, trimmed text),
+/// sorted: what a re-encoding must keep, in any order.
+fn leaves(xml: &[u8]) -> Vec<(String, String)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(std::str::from_utf8(xml).expect("utf-8"));
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut had_child: Vec<bool> = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed") {
+            Event::Start(e) => {
+                if let Some(parent) = had_child.last_mut() {
+                    *parent = true;
+                }
+                path.push(e.local_name().as_ref().to_owned());
+                had_child.push(false);
+                text.clear();
+            }
+            Event::Empty(e) => {
+                if let Some(parent) = had_child.last_mut() {
+                    *parent = true;
+                }
+                let name = e.local_name().as_ref().to_owned();
+                out.push((format!("{}/{name}", path.join("/")), String::new()));
+            }
+            Event::Text(t) => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) => {
+                let name = r.into_inner();
+                text.push_str(match name.as_ref() {
+                    "lt" => "<",
+                    "gt" => ">",
+                    "amp" => "&",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    _ => "?",
+                });
+            }
+            Event::CData(t) => text.push_str(&t.xml10_content()),
+            Event::End(_) => {
+                if had_child.pop() == Some(false) {
+                    let mut value = text.trim().to_owned();
+                    // DateTime is written back in the basic format: compare without the
+                    // extended format's separators.
+                    if path.last().is_some_and(|n| n.ends_with("Time")) {
+                        value.retain(|c| c != '-' && c != ':');
+                    }
+                    out.push((path.join("/"), value));
+                }
+                path.pop();
+                text.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    out.retain(|(p, _)| p.contains("TransactionContent/"));
+    out.sort();
+    out
+}
+
+#[test]
+fn re_encoding_keeps_every_element_of_every_sample() {
+    for path in samples() {
+        let bytes = std::fs::read(&path).expect("readable sample");
+        let message = decode(&bytes, Encoding::Xml).expect("decodes");
+        let encoded = encode(&message);
+        assert_eq!(
+            leaves(&bytes),
+            leaves(&encoded),
+            "{}: an element was lost or changed\n{}",
+            path.display(),
+            String::from_utf8_lossy(&encoded)
+        );
+    }
+}

@@ -11,7 +11,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "csp", about = "Check and format Wireless Village / OMA IMPS CSP messages")]
+#[command(
+    name = "csp",
+    about = "Check and format Wireless Village / OMA IMPS CSP messages"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +46,11 @@ fn main() -> anyhow::Result<ExitCode> {
                     Ok(line) => println!("{}: {line}", file.display()),
                     Err(e) => {
                         failed += 1;
-                        println!("{}: ERROR {e} (status {})", file.display(), e.status().code());
+                        println!(
+                            "{}: ERROR {e} (status {})",
+                            file.display(),
+                            e.status().code()
+                        );
                     }
                 }
             }
@@ -54,7 +61,8 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fmt { file } => {
-            let body = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let body =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let out = imps_engine::tools::format(&body)
                 .with_context(|| format!("decoding {}", file.display()))?;
             let mut stdout = std::io::stdout().lock();

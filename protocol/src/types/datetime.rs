@@ -133,7 +133,7 @@ impl DateTime {
                 let total = hours * 60 + minutes;
                 Zone::Offset(if c == b'-' { -total } else { total })
             }
-            Some(c) if c.is_ascii_alphabetic() && c.to_ascii_uppercase() != b'J' => {
+            Some(c) if c.is_ascii_alphabetic() && !c.eq_ignore_ascii_case(&b'J') => {
                 p.i += 1;
                 Zone::Letter(c.to_ascii_uppercase())
             }
@@ -199,7 +199,9 @@ impl DateTime {
 
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
