@@ -9,5 +9,15 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod access;
+pub mod config;
+pub mod core;
+pub mod credentials;
+pub mod record;
 pub mod routing;
+pub mod runtime;
+pub mod shard;
+pub mod sim;
+pub mod storage;
 pub mod tools;
+pub mod users;

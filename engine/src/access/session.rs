@@ -1,0 +1,226 @@
+//! Live sessions of one shard: a slab addressed by slot, a map from the random key, a lazy
+//! expiry heap, and a bounded memory of recently ended sessions (so their next request gets
+//! 600 or 601 rather than 604).
+//!
+//! ```text
+//!   Login --> Active --(Logout)-----------------------------> gone (604 afterwards)
+//!               |  \--(idle > keep-alive)------------------> ended 600
+//!               \--(same ClientID logs in again / admin)--> Closing(601): the queued
+//!                   Disconnect is delivered on its next request, then ended 601
+//! ```
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use hashbrown::HashMap;
+use imps_protocol::{StatusCode, Version};
+
+use super::outbox::Outbox;
+use super::session_id::SessionKey;
+use crate::core::Millis;
+use crate::users::UserIdx;
+
+/// Agreed capabilities of a session (after ClientCapability negotiation).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Push (true) or notify/get delivery.
+    pub push: bool,
+    /// Largest content the client accepts, bytes.
+    pub accepted_content_length: u32,
+    /// MIME types the client accepts (empty = any).
+    pub accepted_content_types: Vec<String>,
+    /// The client takes Base64 content.
+    pub base64: bool,
+    /// Agreed wake-up methods, as written (`STCP`, `SUDP`, `SHTTP`, ...).
+    pub cir_methods: Vec<String>,
+    /// The client's UDP port for SUDP.
+    pub udp_port: Option<u16>,
+    /// Transactions per message the client handles.
+    pub multi_trans: u32,
+    /// Largest message the client parses, bytes.
+    pub parser_size: u32,
+}
+
+/// Lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// In use.
+    Active,
+    /// Ended by the server; the queued Disconnect carries this code.
+    Closing(StatusCode),
+}
+
+/// One logged-in client.
+#[derive(Debug)]
+pub struct Session {
+    /// The random part of the SessionID.
+    pub key: SessionKey,
+    /// Whose session it is.
+    pub user: UserIdx,
+    /// The client application (`ClientID` as text).
+    pub client: Box<str>,
+    /// The CSP version the client speaks.
+    pub version: Version,
+    /// The client's SessionCookie (echoed in CIR).
+    pub cookie: Box<str>,
+    /// Seconds of inactivity allowed.
+    pub keep_alive_s: u32,
+    /// Time of the last request.
+    pub last_active: Millis,
+    /// Lifecycle.
+    pub state: SessionState,
+    /// Negotiated capabilities.
+    pub caps: Option<Box<Capabilities>>,
+    /// Agreed service leaves as a bit set over [`crate::access::service::LEAVES`]; `None`
+    /// until Service negotiation.
+    pub agreed: Option<u64>,
+    /// Server-originated transactions.
+    pub outbox: Outbox,
+    /// The deadline of this session's entry in the expiry heap.
+    pub(crate) armed: Millis,
+}
+
+impl Session {
+    /// When the session expires if nothing happens.
+    pub fn deadline(&self) -> Millis {
+        self.last_active.plus(u64::from(self.keep_alive_s) * 1000)
+    }
+}
+
+/// The sessions of one shard.
+#[derive(Debug, Default)]
+pub struct SessionTable {
+    slots: Vec<Option<Session>>,
+    free: Vec<u32>,
+    by_key: HashMap<SessionKey, u32>,
+    expiry: BinaryHeap<Reverse<(Millis, u32)>>,
+    ended: HashMap<SessionKey, StatusCode>,
+    ended_order: VecDeque<(Millis, SessionKey)>,
+}
+
+impl SessionTable {
+    /// Adds a session; returns its slot.
+    pub fn insert(&mut self, mut session: Session) -> u32 {
+        let key = session.key;
+        let deadline = session.deadline();
+        session.armed = deadline;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(session);
+                i
+            }
+            None => {
+                self.slots.push(Some(session));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.by_key.insert(key, slot);
+        self.expiry.push(Reverse((deadline, slot)));
+        slot
+    }
+
+    /// The slot of the session with `key`.
+    pub fn find(&self, key: &SessionKey) -> Option<u32> {
+        self.by_key.get(key).copied()
+    }
+
+    /// Why the session with `key` ended, if it ended recently.
+    pub fn ended(&self, key: &SessionKey) -> Option<StatusCode> {
+        self.ended.get(key).copied()
+    }
+
+    /// The session in `slot`.
+    pub fn get(&self, slot: u32) -> Option<&Session> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// The session in `slot`, mutably.
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Session> {
+        self.slots.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    /// Removes a session. `reason` is remembered until `now + memory_ms` (None: forget at
+    /// once, as after a Logout).
+    pub fn remove(
+        &mut self,
+        slot: u32,
+        reason: Option<StatusCode>,
+        now: Millis,
+        memory_ms: u64,
+    ) -> Option<Session> {
+        let session = self.slots.get_mut(slot as usize)?.take()?;
+        self.by_key.remove(&session.key);
+        self.free.push(slot);
+        if let Some(code) = reason {
+            self.ended.insert(session.key, code);
+            self.ended_order
+                .push_back((now.plus(memory_ms), session.key));
+        }
+        Some(session)
+    }
+
+    /// Slots whose session is past its deadline at `now`. Entries made stale by activity
+    /// are re-armed with the session's real deadline. Also forgets old ended sessions.
+    pub fn expired(&mut self, now: Millis) -> Vec<u32> {
+        let mut out = Vec::new();
+        while let Some(Reverse((at, slot))) = self.expiry.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.expiry.pop();
+            let Some(session) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
+                continue;
+            };
+            if session.armed != at {
+                continue; // superseded by an earlier entry
+            }
+            let real = session.deadline();
+            if real > now {
+                session.armed = real;
+                self.expiry.push(Reverse((real, slot)));
+            } else {
+                out.push(slot);
+            }
+        }
+        while let Some(&(until, key)) = self.ended_order.front() {
+            if until > now {
+                break;
+            }
+            self.ended_order.pop_front();
+            self.ended.remove(&key);
+        }
+        out
+    }
+
+    /// The earliest time something may expire.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let session = self.expiry.peek().map(|Reverse((at, _))| *at);
+        let ended = self.ended_order.front().map(|(at, _)| *at);
+        match (session, ended) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Re-arms the expiry of `slot` (after its keep-alive time changed).
+    pub fn rearm(&mut self, slot: u32) {
+        if let Some(s) = self.get_mut(slot) {
+            let deadline = s.deadline();
+            // A later deadline is picked up when the current entry pops.
+            if deadline < s.armed {
+                s.armed = deadline;
+                self.expiry.push(Reverse((deadline, slot)));
+            }
+        }
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// True when no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}

@@ -1,0 +1,156 @@
+//! Operator operations on a shard: accounts (durable) and forced disconnects.
+
+use imps_protocol::StatusCode;
+use imps_protocol::types::UserId;
+
+use super::{Reply, Shard};
+use crate::core::{Millis, Token};
+use crate::record::{Profile, Record, UserRecord};
+
+/// An operator's operation.
+#[derive(Debug, Clone)]
+pub enum Admin {
+    /// Creates or replaces an account.
+    PutUser {
+        /// The user ID in any spelling (`alice`, `wv:alice@imps.local`).
+        user: String,
+        /// The password (sealed before it is stored).
+        password: String,
+        /// Searchable profile.
+        profile: Profile,
+    },
+    /// Removes an account (its sessions end with 601).
+    RemoveUser {
+        /// The user ID.
+        user: String,
+    },
+    /// Ends every session of a user with 601.
+    Disconnect {
+        /// The user ID.
+        user: String,
+    },
+    /// Counts users and sessions.
+    Stats,
+}
+
+impl Admin {
+    /// The user the operation is about (for routing).
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Admin::PutUser { user, .. }
+            | Admin::RemoveUser { user }
+            | Admin::Disconnect { user } => Some(user),
+            Admin::Stats => None,
+        }
+    }
+}
+
+/// A successful operator operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminDone {
+    /// The account is stored (durably).
+    UserPut,
+    /// The account is gone (durably).
+    UserRemoved,
+    /// This many sessions were ended.
+    Disconnected(usize),
+    /// Counts of this shard.
+    Stats {
+        /// Accounts.
+        users: usize,
+        /// Live sessions.
+        sessions: usize,
+    },
+}
+
+/// Why an operator operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The user ID does not parse.
+    #[error("invalid user ID {0:?}")]
+    BadUserId(String),
+    /// No such account.
+    #[error("unknown user {0}")]
+    UnknownUser(String),
+    /// The password could not be sealed.
+    #[error("could not seal the password")]
+    Seal,
+    /// The record could not be written.
+    #[error("could not write the record: {0}")]
+    Record(String),
+}
+
+impl Shard {
+    pub(crate) fn handle_admin(&mut self, now: Millis, token: Token, op: Admin) {
+        let domain = self.config.domain.clone();
+        let normalize = |user: &str| {
+            UserId::from(user)
+                .normalize(&domain)
+                .map_err(|_| AdminError::BadUserId(user.to_owned()))
+        };
+        match op {
+            Admin::PutUser {
+                user,
+                password,
+                profile,
+            } => {
+                let id = match normalize(&user) {
+                    Ok(id) => id,
+                    Err(e) => return self.reply(token, Reply::Admin(Err(e))),
+                };
+                let Ok(sealed) = self.sealer.seal(&password, &mut self.rng) else {
+                    return self.reply(token, Reply::Admin(Err(AdminError::Seal)));
+                };
+                let record = UserRecord {
+                    id,
+                    sealed_password: sealed,
+                    profile,
+                };
+                self.users.put(record.clone());
+                self.append_then_reply(
+                    &Record::UserPut(record),
+                    token,
+                    Reply::Admin(Ok(AdminDone::UserPut)),
+                );
+            }
+            Admin::RemoveUser { user } => {
+                let id = match normalize(&user) {
+                    Ok(id) => id,
+                    Err(e) => return self.reply(token, Reply::Admin(Err(e))),
+                };
+                let Some(idx) = self.users.find(&id) else {
+                    return self.reply(token, Reply::Admin(Err(AdminError::UnknownUser(id))));
+                };
+                // The account goes now: its sessions end at once (their next request gets
+                // 601), since nothing may refer to the freed user slot.
+                self.end_user_sessions(now, idx, StatusCode::ForcedLogout);
+                self.users.remove(&id);
+                self.challenges.remove(&idx);
+                self.append_then_reply(
+                    &Record::UserRemove(id),
+                    token,
+                    Reply::Admin(Ok(AdminDone::UserRemoved)),
+                );
+            }
+            Admin::Disconnect { user } => {
+                let id = match normalize(&user) {
+                    Ok(id) => id,
+                    Err(e) => return self.reply(token, Reply::Admin(Err(e))),
+                };
+                let Some(idx) = self.users.find(&id) else {
+                    return self.reply(token, Reply::Admin(Err(AdminError::UnknownUser(id))));
+                };
+                let n = self.close_user_sessions(now, idx, StatusCode::ForcedLogout);
+                self.reply(token, Reply::Admin(Ok(AdminDone::Disconnected(n))));
+            }
+            Admin::Stats => {
+                let done = AdminDone::Stats {
+                    users: self.users.len(),
+                    sessions: self.sessions.len(),
+                };
+                self.reply(token, Reply::Admin(Ok(done)));
+            }
+        }
+    }
+}

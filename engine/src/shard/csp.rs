@@ -1,0 +1,373 @@
+//! One CSP message through a shard: find the session, answer each transaction in order,
+//! attach queued server-originated transactions to polls, and set the Poll flag.
+
+use imps_protocol::common::CspResult;
+use imps_protocol::primitives::{
+    Disconnect, GetSpInfoRequest, GetSpInfoResponse, KeepAliveRequest, KeepAliveResponse, Logo,
+    Status, VersionDiscoveryRequest, VersionDiscoveryResponse, VersionList,
+};
+use imps_protocol::types::{MimeType, SessionId, TransactionId, Url};
+use imps_protocol::{
+    Message, Primitive, Session as CspSession, SessionDescriptor, SessionType, StatusCode,
+    Transaction, TransactionDescriptor, TransactionMode, Version,
+};
+
+use super::Shard;
+use crate::access::session::SessionState;
+use crate::access::session_id::parse_session_id;
+use crate::access::{capability, service};
+use crate::core::Millis;
+
+/// Where the message's session stands.
+enum Found {
+    /// No SessionID given.
+    None,
+    /// A live session in this slot.
+    Live(u32),
+    /// The SessionID is not (or no longer) valid: answer with this code.
+    Gone(StatusCode),
+}
+
+fn status(code: StatusCode) -> Primitive {
+    Status {
+        result: CspResult::new(code),
+        client_id: None,
+    }
+    .into()
+}
+
+fn response(id: Option<TransactionId>, content: Primitive) -> Transaction {
+    Transaction {
+        descriptor: TransactionDescriptor {
+            mode: TransactionMode::Response,
+            id,
+            poll: None,
+        },
+        content,
+        ext_blocks: Vec::new(),
+    }
+}
+
+impl Shard {
+    fn find_session(&self, message: &Message) -> Found {
+        let Some(sid) = &message.session.descriptor.session_id else {
+            return Found::None;
+        };
+        match parse_session_id(sid.as_str()) {
+            Some((shard, key)) if shard == self.id => match self.sessions.find(&key) {
+                Some(slot) => Found::Live(slot),
+                None => Found::Gone(
+                    self.sessions
+                        .ended(&key)
+                        .unwrap_or(StatusCode::InvalidSession),
+                ),
+            },
+            _ => Found::Gone(StatusCode::InvalidSession),
+        }
+    }
+
+    /// Answers a CSP message; `None` is an empty HTTP 200.
+    pub(crate) fn handle_csp(&mut self, now: Millis, message: Message) -> Option<Message> {
+        let version = message.version;
+        let mut found = self.find_session(&message);
+        if let Found::Live(slot) = found
+            && let Some(s) = self.sessions.get_mut(slot)
+        {
+            s.last_active = now;
+            s.version = version;
+        }
+        // A session the server ended delivers its Disconnect now and is gone.
+        let mut closing = None;
+        if let Found::Live(slot) = found
+            && let Some(SessionState::Closing(code)) = self.sessions.get(slot).map(|s| s.state)
+        {
+            closing = Some((slot, code));
+        }
+        let mut out: Vec<Transaction> = Vec::new();
+        let mut poll_batch = 0usize;
+        for t in message.session.transactions {
+            let tid = t.descriptor.id.clone();
+            if let Some((_, code)) = closing {
+                if !matches!(t.content, Primitive::PollingRequest(_))
+                    && t.descriptor.mode == TransactionMode::Request
+                {
+                    out.push(response(tid, status(code)));
+                }
+                continue;
+            }
+            if t.descriptor.mode == TransactionMode::Response {
+                // The client answers a transaction the server started.
+                match found {
+                    Found::Live(slot) => {
+                        let known = tid.as_ref().is_some_and(|id| {
+                            self.sessions
+                                .get_mut(slot)
+                                .is_some_and(|s| s.outbox.answer(id.as_str()))
+                        });
+                        if !known {
+                            out.push(response(tid, status(StatusCode::InvalidTransaction)));
+                        }
+                    }
+                    Found::Gone(code) => out.push(response(tid, status(code))),
+                    Found::None => out.push(response(tid, status(StatusCode::InvalidSession))),
+                }
+                continue;
+            }
+            if let Some(content) = self.answer(now, &mut found, version, t.content, &mut poll_batch)
+            {
+                out.push(response(tid, content));
+            }
+        }
+        let mut session_id = message.session.descriptor.session_id.clone();
+        let mut live_slot = match found {
+            Found::Live(slot) => Some(slot),
+            _ => None,
+        };
+        if let Some((slot, code)) = closing {
+            if let Some(s) = self.sessions.get_mut(slot) {
+                let queued = s.outbox.queued_len();
+                out.extend(
+                    s.outbox
+                        .take_batch(queued, now, 0)
+                        .into_iter()
+                        .map(|o| Transaction {
+                            descriptor: TransactionDescriptor {
+                                mode: TransactionMode::Request,
+                                id: Some(TransactionId(o.id)),
+                                poll: None,
+                            },
+                            content: o.primitive,
+                            ext_blocks: Vec::new(),
+                        }),
+                );
+            }
+            self.end_session(now, slot, Some(code));
+            live_slot = None;
+        } else if let Some(slot) = live_slot
+            && poll_batch > 0
+        {
+            let limit = self.config.outbox_limit;
+            if let Some(s) = self.sessions.get_mut(slot) {
+                let batch = s.outbox.take_batch(poll_batch, now, limit);
+                out.extend(batch.into_iter().map(|o| Transaction {
+                    descriptor: TransactionDescriptor {
+                        mode: TransactionMode::Request,
+                        id: Some(TransactionId(o.id)),
+                        poll: None,
+                    },
+                    content: o.primitive,
+                    ext_blocks: Vec::new(),
+                }));
+            }
+        }
+        // A login in this message opened a session: the response names it.
+        if let Found::Live(slot) = found
+            && session_id.is_none()
+            && let Some(s) = self.sessions.get(slot)
+        {
+            session_id = Some(SessionId(s.key.to_text(self.id)));
+        }
+        if out.is_empty() {
+            return None;
+        }
+        let session_type = if message.session.descriptor.session_type == SessionType::Outband {
+            SessionType::Outband
+        } else {
+            SessionType::Inband
+        };
+        let mut reply = Message {
+            version,
+            session: CspSession {
+                descriptor: SessionDescriptor {
+                    session_type,
+                    session_id: if session_type == SessionType::Inband {
+                        session_id
+                    } else {
+                        None
+                    },
+                },
+                transactions: out,
+                poll: None,
+                cir: None,
+            },
+        };
+        if let Some(slot) = live_slot
+            && let Some(s) = self.sessions.get(slot)
+        {
+            reply.set_poll(s.outbox.has_queued());
+        }
+        Some(reply)
+    }
+
+    /// Answers one client-originated transaction. `None`: nothing to answer in place (a
+    /// Polling-Request, answered by the queued transactions).
+    fn answer(
+        &mut self,
+        now: Millis,
+        found: &mut Found,
+        version: Version,
+        content: Primitive,
+        poll_batch: &mut usize,
+    ) -> Option<Primitive> {
+        // Outband primitives, with or without a session.
+        match content {
+            Primitive::LoginRequest(req) => {
+                let resp = self.login(now, &req, version);
+                if let Some(sid) = &resp.session_id
+                    && let Some((_, key)) = parse_session_id(sid.as_str())
+                    && let Some(slot) = self.sessions.find(&key)
+                {
+                    *found = Found::Live(slot);
+                }
+                return Some(resp.into());
+            }
+            Primitive::GetSpInfoRequest(req) => {
+                if let Found::Live(slot) = *found
+                    && !self.agreed(slot, "GETSPI")
+                {
+                    return Some(status(StatusCode::ServiceNotAgreed));
+                }
+                return Some(self.sp_info(&req).into());
+            }
+            Primitive::VersionDiscoveryRequest(req) => return Some(version_discovery(&req).into()),
+            _ => {}
+        }
+        let slot = match *found {
+            Found::Live(slot) => slot,
+            Found::Gone(code) => return Some(status(code)),
+            Found::None => return Some(status(StatusCode::InvalidSession)),
+        };
+        if let Some(leaf) = service::leaf_of(&content)
+            && !self.agreed(slot, leaf)
+        {
+            return Some(status(StatusCode::ServiceNotAgreed));
+        }
+        match content {
+            Primitive::LogoutRequest(_) => {
+                self.end_session(now, slot, None);
+                *found = Found::None;
+                Some(
+                    Disconnect {
+                        result: CspResult::new(StatusCode::Successful),
+                    }
+                    .into(),
+                )
+            }
+            Primitive::KeepAliveRequest(req) => Some(self.keep_alive(slot, &req).into()),
+            Primitive::PollingRequest(_) => {
+                let per_poll = self
+                    .sessions
+                    .get(slot)
+                    .and_then(|s| s.caps.as_ref().map(|c| c.multi_trans))
+                    .unwrap_or(1);
+                *poll_batch = (*poll_batch).max(per_poll as usize);
+                None
+            }
+            Primitive::ClientCapabilityRequest(req) => {
+                let (caps, resp) = capability::negotiate(&req, version, &self.config);
+                if let Some(s) = self.sessions.get_mut(slot) {
+                    s.caps = Some(Box::new(caps));
+                }
+                Some(resp.into())
+            }
+            Primitive::ServiceRequest(req) => {
+                let (agreed, resp) = service::negotiate(&req, self.supported);
+                if let Some(s) = self.sessions.get_mut(slot) {
+                    s.agreed = Some(agreed);
+                }
+                Some(resp.into())
+            }
+            Primitive::Unsupported { .. } => Some(status(StatusCode::NotImplemented)),
+            other if is_server_originated(&other) => Some(status(StatusCode::BadRequest)),
+            _ => Some(status(StatusCode::NotImplemented)),
+        }
+    }
+
+    /// True when the session may use `leaf`: it is implemented, and agreed when the session
+    /// negotiated services.
+    fn agreed(&self, slot: u32, leaf: &str) -> bool {
+        let Some(bit) = service::bit(leaf) else {
+            return false;
+        };
+        if self.supported & bit == 0 {
+            return true; // not implemented: the dispatcher answers 501
+        }
+        match self.sessions.get(slot).and_then(|s| s.agreed) {
+            Some(set) => set & bit != 0,
+            None => true,
+        }
+    }
+
+    fn keep_alive(&mut self, slot: u32, req: &KeepAliveRequest) -> KeepAliveResponse {
+        let (min, max) = (self.config.keep_alive_min_s, self.config.keep_alive_max_s);
+        let Some(s) = self.sessions.get_mut(slot) else {
+            return KeepAliveResponse {
+                result: CspResult::new(StatusCode::InvalidSession),
+                keep_alive_time: None,
+            };
+        };
+        let code = match req.time_to_live {
+            Some(ttl) if (min..=max).contains(&ttl) => {
+                s.keep_alive_s = ttl;
+                StatusCode::Successful
+            }
+            Some(ttl) => {
+                s.keep_alive_s = ttl.clamp(min, max);
+                StatusCode::NewValueNotAccepted
+            }
+            None => StatusCode::Successful,
+        };
+        let ka = s.keep_alive_s;
+        self.sessions.rearm(slot);
+        KeepAliveResponse {
+            result: CspResult::new(code),
+            keep_alive_time: Some(ka),
+        }
+    }
+
+    fn sp_info(&self, req: &GetSpInfoRequest) -> GetSpInfoResponse {
+        let info = &self.config.sp_info;
+        GetSpInfoResponse {
+            client_id: req.client_id.clone(),
+            name: info.name.clone(),
+            logo: match (&info.logo_content_type, &info.logo_base64) {
+                (Some(t), Some(data)) => Some(Logo {
+                    content_type: MimeType(t.clone()),
+                    content_size: None,
+                    content_encoding: Some(imps_protocol::common::ContentEncoding::Base64),
+                    content_data: data.clone(),
+                }),
+                _ => None,
+            },
+            description: info.description.clone(),
+            url: info.url.clone().map(Url),
+        }
+    }
+}
+
+fn version_discovery(_req: &VersionDiscoveryRequest) -> VersionDiscoveryResponse {
+    VersionDiscoveryResponse {
+        result: Some(CspResult::new(StatusCode::Successful)),
+        version_list: Some(VersionList {
+            versions: ["1.1", "1.2", "1.3"].map(String::from).to_vec(),
+        }),
+    }
+}
+
+/// Primitives only a server sends; a client sending them as a request is confused.
+fn is_server_originated(p: &Primitive) -> bool {
+    matches!(
+        p,
+        Primitive::LoginResponse(_)
+            | Primitive::Disconnect(_)
+            | Primitive::KeepAliveResponse(_)
+            | Primitive::GetSpInfoResponse(_)
+            | Primitive::ClientCapabilityResponse(_)
+            | Primitive::ServiceResponse(_)
+            | Primitive::PresenceNotificationRequest(_)
+            | Primitive::NewMessage(_)
+            | Primitive::MessageNotification(_)
+            | Primitive::InviteUserRequest(_)
+            | Primitive::GroupChangeNotice(_)
+    )
+}

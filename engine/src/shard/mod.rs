@@ -1,0 +1,275 @@
+//! The sans-IO shard: one core's slice of users and everything they own.
+//!
+//! A [`Shard`] is driven through [`crate::core::Core`]: requests (CSP messages or
+//! administrative operations) come in with the current time, replies and log records come
+//! out. Durable operations are answered only after [`Core::handle_durable`] covers their
+//! record:
+//!
+//! ```text
+//!   handle_request(PutUser) --> Output::Append(record #n)      (reply held back)
+//!   handle_durable(upto >= n) --> Output::Reply(UserPut)
+//! ```
+//!
+//! No clock reads, no I/O, no locks: time and randomness are given to it.
+
+mod admin;
+mod csp;
+
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
+use imps_protocol::{Message, Primitive};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+pub use admin::{Admin, AdminDone, AdminError};
+
+use crate::access::login::Challenge;
+use crate::access::service;
+use crate::access::session::SessionTable;
+use crate::access::session_id::parse_session_id;
+use crate::config::AccessConfig;
+use crate::core::{Core, LogSeq, Millis, Output, Token};
+use crate::credentials::Sealer;
+use crate::record::{Record, ShardImage};
+use crate::routing::owner_of_key;
+use crate::users::{Directory, UserIdx};
+
+/// A request to a shard.
+#[derive(Debug)]
+pub enum Request {
+    /// A CSP message from a client.
+    Csp(Message),
+    /// An operator's operation.
+    Admin(Admin),
+}
+
+/// A shard's answer.
+#[derive(Debug)]
+pub enum Reply {
+    /// The CSP answer; `None` means an empty HTTP 200 (idle poll, accepted client answer).
+    Csp(Option<Message>),
+    /// The outcome of an operator's operation.
+    Admin(Result<AdminDone, AdminError>),
+}
+
+/// Messages between shards. The access service needs none yet: every session lives on its
+/// user's shard.
+#[derive(Debug)]
+pub enum ShardMsg {}
+
+/// What a shard is built from.
+#[derive(Debug, Clone)]
+pub struct ShardSetup {
+    /// This shard's index.
+    pub id: usize,
+    /// Number of shards.
+    pub shards: usize,
+    /// Policy.
+    pub config: AccessConfig,
+    /// The data directory's master key (seals passwords).
+    pub master_key: [u8; 32],
+    /// Seed of the shard's random generator (session IDs, nonces): from the OS in a server,
+    /// fixed in a simulation.
+    pub seed: [u8; 32],
+    /// Sequence number of the next log record (after recovery).
+    pub next_seq: LogSeq,
+}
+
+/// One shard.
+#[derive(Debug)]
+pub struct Shard {
+    pub(crate) id: usize,
+    pub(crate) shards: usize,
+    pub(crate) config: AccessConfig,
+    pub(crate) users: Directory,
+    pub(crate) sessions: SessionTable,
+    pub(crate) challenges: HashMap<UserIdx, Challenge>,
+    pub(crate) challenge_order: VecDeque<(Millis, UserIdx)>,
+    pub(crate) rng: ChaCha20Rng,
+    pub(crate) sealer: Sealer,
+    pub(crate) supported: u64,
+    pub(crate) next_txn: u64,
+    outputs: VecDeque<Output<Shard>>,
+    next_seq: LogSeq,
+    durable: LogSeq,
+    held: VecDeque<(LogSeq, Token, Reply)>,
+}
+
+impl Shard {
+    /// A shard with no users.
+    pub fn new(setup: ShardSetup) -> Self {
+        let durable = LogSeq(setup.next_seq.0.saturating_sub(1));
+        Self {
+            id: setup.id,
+            shards: setup.shards.max(1),
+            users: Directory::default(),
+            sessions: SessionTable::default(),
+            challenges: HashMap::new(),
+            challenge_order: VecDeque::new(),
+            rng: ChaCha20Rng::from_seed(setup.seed),
+            sealer: Sealer::new(&setup.master_key),
+            supported: service::set_of(service::IMPLEMENTED.iter().copied()),
+            next_txn: 1,
+            config: setup.config,
+            outputs: VecDeque::new(),
+            next_seq: setup.next_seq,
+            durable,
+            held: VecDeque::new(),
+        }
+    }
+
+    /// This shard's index.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// Number of shards in the deployment.
+    pub fn shards(&self) -> usize {
+        self.shards
+    }
+
+    /// Number of accounts.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Applies a replayed record (recovery).
+    pub fn apply(&mut self, record: Record) {
+        match record {
+            Record::UserPut(user) => {
+                self.users.put(user);
+            }
+            Record::UserRemove(id) => {
+                self.users.remove(&id);
+            }
+        }
+    }
+
+    /// Loads a snapshot image (recovery, before the log tail).
+    pub fn restore(&mut self, image: ShardImage) {
+        for user in image.users {
+            self.users.put(user);
+        }
+    }
+
+    /// The durable state, for a snapshot.
+    pub fn image(&self) -> ShardImage {
+        ShardImage {
+            users: self.users.records(),
+        }
+    }
+
+    /// Appends a record to the log; `reply` is sent once it is durable.
+    pub(crate) fn append_then_reply(&mut self, record: &Record, token: Token, reply: Reply) {
+        match record.to_bytes() {
+            Ok(bytes) => {
+                let seq = self.next_seq;
+                self.next_seq = LogSeq(seq.0 + 1);
+                self.outputs.push_back(Output::Append(bytes));
+                self.held.push_back((seq, token, reply));
+            }
+            Err(e) => {
+                let reply = Reply::Admin(Err(AdminError::Record(e.to_string())));
+                self.outputs.push_back(Output::Reply { token, reply });
+            }
+        }
+    }
+
+    pub(crate) fn reply(&mut self, token: Token, reply: Reply) {
+        self.outputs.push_back(Output::Reply { token, reply });
+    }
+
+    pub(crate) fn wake(&mut self, session_id: String) {
+        self.outputs.push_back(Output::Wake(session_id));
+    }
+
+    /// A fresh server transaction ID.
+    pub(crate) fn txn_id(&mut self) -> String {
+        let n = self.next_txn;
+        self.next_txn += 1;
+        format!("s{}-{n}", self.id)
+    }
+}
+
+impl Core for Shard {
+    type Request = Request;
+    type Reply = Reply;
+    type Mesh = ShardMsg;
+    type Wake = String;
+
+    fn handle_request(&mut self, now: Millis, token: Token, request: Request) {
+        match request {
+            Request::Csp(message) => {
+                let reply = self.handle_csp(now, message);
+                self.reply(token, Reply::Csp(reply));
+            }
+            Request::Admin(op) => self.handle_admin(now, token, op),
+        }
+    }
+
+    fn handle_mesh(&mut self, _now: Millis, _from: usize, msg: ShardMsg) {
+        match msg {}
+    }
+
+    fn handle_durable(&mut self, _now: Millis, upto: LogSeq) {
+        self.durable = self.durable.max(upto);
+        while let Some((seq, _, _)) = self.held.front() {
+            if *seq > self.durable {
+                break;
+            }
+            if let Some((_, token, reply)) = self.held.pop_front() {
+                self.outputs.push_back(Output::Reply { token, reply });
+            }
+        }
+    }
+
+    fn handle_timer(&mut self, now: Millis) {
+        self.expire(now);
+    }
+
+    fn poll_output(&mut self) -> Option<Output<Self>> {
+        self.outputs.pop_front()
+    }
+
+    fn next_timer(&self) -> Option<Millis> {
+        let sessions = self.sessions.next_deadline();
+        let challenges = self.challenge_order.front().map(|(at, _)| *at);
+        match (sessions, challenges) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The shard a request must go to, among `shards`.
+pub fn route(request: &Request, shards: usize, domain: &str) -> usize {
+    let shards = shards.max(1);
+    let by_user = |id: &str| -> usize {
+        let key = imps_protocol::types::UserId::from(id)
+            .normalize(domain)
+            .unwrap_or_else(|_| id.to_owned());
+        usize::from(owner_of_key(&key, u16::try_from(shards).unwrap_or(u16::MAX)).0)
+    };
+    match request {
+        Request::Csp(message) => {
+            if let Some(sid) = &message.session.descriptor.session_id
+                && let Some((shard, _)) = parse_session_id(sid.as_str())
+            {
+                return if shard < shards { shard } else { 0 };
+            }
+            for t in &message.session.transactions {
+                if let Primitive::LoginRequest(login) = &t.content {
+                    return by_user(login.user_id.as_str());
+                }
+            }
+            0
+        }
+        Request::Admin(op) => op.user().map_or(0, by_user),
+    }
+}

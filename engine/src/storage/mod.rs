@@ -1,0 +1,1 @@
+//! Per-shard append-only logs, snapshots and recovery (being written).
