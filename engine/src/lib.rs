@@ -12,7 +12,9 @@
 pub mod access;
 pub mod config;
 pub mod core;
+pub mod persist;
 pub mod credentials;
+pub mod csv;
 pub mod record;
 pub mod routing;
 pub mod runtime;

@@ -158,6 +158,17 @@ impl Shard {
         }
     }
 
+    /// After recovery: the next record appended gets `next`; everything before is durable.
+    pub fn resume_log_at(&mut self, next: LogSeq) {
+        self.next_seq = next;
+        self.durable = LogSeq(next.0.saturating_sub(1));
+    }
+
+    /// The sequence number the next appended record gets.
+    pub fn next_log_seq(&self) -> LogSeq {
+        self.next_seq
+    }
+
     /// The durable state, for a snapshot.
     pub fn image(&self) -> ShardImage {
         ShardImage {
