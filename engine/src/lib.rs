@@ -12,12 +12,13 @@
 pub mod access;
 pub mod config;
 pub mod core;
-pub mod persist;
 pub mod credentials;
 pub mod csv;
+pub mod persist;
 pub mod record;
 pub mod routing;
 pub mod runtime;
+pub mod server;
 pub mod shard;
 pub mod sim;
 pub mod storage;
