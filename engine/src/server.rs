@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::config::AccessConfig;
 use crate::core::LogSeq;
@@ -33,6 +34,10 @@ pub struct EngineConfig {
     pub access: AccessConfig,
     /// Pin shard `i` to CPU `i`.
     pub pin: bool,
+    /// Group-commit window: how long a commit waits to gather more records before its
+    /// fdatasync. Zero (the default) syncs as soon as the previous sync is done, which
+    /// groups by itself under load.
+    pub commit_window: Duration,
 }
 
 impl EngineConfig {
@@ -43,6 +48,7 @@ impl EngineConfig {
             shards: None,
             access: AccessConfig::default(),
             pin: true,
+            commit_window: Duration::ZERO,
         }
     }
 }
@@ -117,6 +123,7 @@ impl EngineClient {
 struct DiskLog {
     log: Rc<ShardLog>,
     refused: RefCell<Option<String>>,
+    window: Duration,
 }
 
 impl LogSink for DiskLog {
@@ -135,7 +142,13 @@ impl LogSink for DiskLog {
             return Box::pin(async move { Err(LogError::from(reason)) });
         }
         let log = Rc::clone(&self.log);
-        Box::pin(async move { log.commit().await.map_err(|e| Box::new(e) as LogError) })
+        let window = self.window;
+        Box::pin(async move {
+            if !window.is_zero() {
+                glommio::timer::sleep(window).await;
+            }
+            log.commit().await.map_err(|e| Box::new(e) as LogError)
+        })
     }
 }
 
@@ -162,6 +175,7 @@ impl Engine {
             reports.push(report);
         }
         let slots = Arc::new(Mutex::new(loaded));
+        let window = config.commit_window;
         let runtime_config = RuntimeConfig {
             pin: config.pin,
             ..RuntimeConfig::with_shards(usize::from(n))
@@ -180,6 +194,7 @@ impl Engine {
                 let sink: Box<dyn LogSink> = Box::new(DiskLog {
                     log: Rc::new(log),
                     refused: RefCell::new(None),
+                    window,
                 });
                 Ok((shard, sink))
             }

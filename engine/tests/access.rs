@@ -229,12 +229,38 @@ fn idle_sessions_expire_with_600_and_unknown_ones_get_604() {
         Some(Primitive::KeepAliveResponse(_))
     ));
     sim.advance(61_000);
-    let shard = parse_session_id(alice.session.as_ref().unwrap().as_str())
-        .unwrap()
-        .0;
-    assert_eq!(sim.shard(shard).session_count(), 0, "expired by the timer");
+    // Expired: a Disconnect 600 is queued and the client woken.
+    assert_eq!(sim.take_wakes(), vec![alice.session.clone().unwrap().0]);
+    let reply = alice.poll(&mut sim).expect("disconnect delivered");
+    assert_eq!(
+        status_of(Some(reply.session.transactions[0].content.clone())),
+        StatusCode::SessionExpired
+    );
     assert_eq!(
         status_of(alice.call(&mut sim, KeepAliveRequest::default().into())),
+        StatusCode::SessionExpired
+    );
+    // A client that never comes back: the session is gone after the grace time.
+    let mut quiet = SimClient::new("bob", Version::V1_2);
+    quiet.login(&mut sim, "bob-pw").unwrap();
+    let shard = parse_session_id(quiet.session.as_ref().unwrap().as_str())
+        .unwrap()
+        .0;
+    assert_eq!(sim.shard(shard).session_count(), 1);
+    sim.advance(301_000);
+    assert_eq!(
+        sim.shard(shard).session_count(),
+        1,
+        "lingers to deliver its Disconnect"
+    );
+    sim.advance(61_000);
+    assert_eq!(
+        sim.shard(shard).session_count(),
+        0,
+        "gone after the grace time"
+    );
+    assert_eq!(
+        status_of(quiet.call(&mut sim, KeepAliveRequest::default().into())),
         StatusCode::SessionExpired
     );
     let mut forged = SimClient::new("alice", Version::V1_2);

@@ -22,6 +22,9 @@ use crate::credentials::{self, DigestScheme};
 use crate::shard::Shard;
 use crate::users::UserIdx;
 
+/// Seconds an expired session lingers to deliver its Disconnect 600.
+const EXPIRED_GRACE_S: u32 = 60;
+
 /// An outstanding digest challenge of a user.
 #[derive(Debug, Clone)]
 pub struct Challenge {
@@ -297,11 +300,20 @@ impl Shard {
     /// Expires idle sessions and old challenges.
     pub(crate) fn expire(&mut self, now: Millis) {
         for slot in self.sessions.expired(now) {
-            let reason = match self.sessions.get(slot).map(|s| s.state) {
-                Some(SessionState::Closing(code)) => code,
-                _ => StatusCode::SessionExpired,
-            };
-            self.end_session(now, slot, Some(reason));
+            match self.sessions.get(slot).map(|s| s.state) {
+                Some(SessionState::Closing(code)) => self.end_session(now, slot, Some(code)),
+                Some(SessionState::Active) => {
+                    // Idle too long: a Disconnect 600 is queued (and the client woken); the
+                    // session lingers a short grace time to deliver it, then is gone.
+                    self.close_session(now, slot, StatusCode::SessionExpired);
+                    if let Some(s) = self.sessions.get_mut(slot) {
+                        s.last_active = now;
+                        s.keep_alive_s = s.keep_alive_s.min(EXPIRED_GRACE_S);
+                    }
+                    self.sessions.arm(slot);
+                }
+                None => {}
+            }
         }
         while let Some(&(at, idx)) = self.challenge_order.front() {
             if at > now {

@@ -202,6 +202,15 @@ impl SessionTable {
         }
     }
 
+    /// Arms the expiry of `slot` at its current deadline (after its entry was consumed).
+    pub fn arm(&mut self, slot: u32) {
+        if let Some(s) = self.get_mut(slot) {
+            let deadline = s.deadline();
+            s.armed = deadline;
+            self.expiry.push(Reverse((deadline, slot)));
+        }
+    }
+
     /// Re-arms the expiry of `slot` (after its keep-alive time changed).
     pub fn rearm(&mut self, slot: u32) {
         if let Some(s) = self.get_mut(slot) {
