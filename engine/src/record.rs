@@ -77,33 +77,27 @@ fn aligned(bytes: &[u8]) -> AlignedVec {
     v
 }
 
-impl Record {
-    /// The archive bytes.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, RecordError> {
-        rkyv::to_bytes::<RkyvError>(self)
-            .map(|v| v.to_vec())
-            .map_err(|e| RecordError(e.to_string()))
-    }
+/// Implements `to_bytes` / `from_bytes` for archived types.
+macro_rules! archive_bytes {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// The archive bytes.
+            pub fn to_bytes(&self) -> Result<Vec<u8>, RecordError> {
+                rkyv::to_bytes::<RkyvError>(self)
+                    .map(|v| v.to_vec())
+                    .map_err(|e| RecordError(e.to_string()))
+            }
 
-    /// Reads archive bytes (validated; any alignment).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
-        rkyv::from_bytes::<Self, RkyvError>(&aligned(bytes)).map_err(|e| RecordError(e.to_string()))
-    }
+            /// Reads archive bytes (validated; any alignment).
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
+                rkyv::from_bytes::<Self, RkyvError>(&aligned(bytes))
+                    .map_err(|e| RecordError(e.to_string()))
+            }
+        }
+    )*};
 }
 
-impl ShardImage {
-    /// The archive bytes.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, RecordError> {
-        rkyv::to_bytes::<RkyvError>(self)
-            .map(|v| v.to_vec())
-            .map_err(|e| RecordError(e.to_string()))
-    }
-
-    /// Reads archive bytes (validated; any alignment).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
-        rkyv::from_bytes::<Self, RkyvError>(&aligned(bytes)).map_err(|e| RecordError(e.to_string()))
-    }
-}
+archive_bytes!(Record, ShardImage);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ use imps_protocol::{
 };
 
 use super::Shard;
+use crate::access::outbox::Outgoing;
 use crate::access::session::SessionState;
 use crate::access::session_id::parse_session_id;
 use crate::access::{capability, service};
@@ -44,6 +45,19 @@ fn response(id: Option<TransactionId>, content: Primitive) -> Transaction {
             poll: None,
         },
         content,
+        ext_blocks: Vec::new(),
+    }
+}
+
+/// A server-originated transaction as it goes to the client.
+fn outgoing(o: Outgoing) -> Transaction {
+    Transaction {
+        descriptor: TransactionDescriptor {
+            mode: TransactionMode::Request,
+            id: Some(TransactionId(o.id)),
+            poll: None,
+        },
+        content: o.primitive,
         ext_blocks: Vec::new(),
     }
 }
@@ -130,15 +144,7 @@ impl Shard {
                     s.outbox
                         .take_batch(queued, now, 0)
                         .into_iter()
-                        .map(|o| Transaction {
-                            descriptor: TransactionDescriptor {
-                                mode: TransactionMode::Request,
-                                id: Some(TransactionId(o.id)),
-                                poll: None,
-                            },
-                            content: o.primitive,
-                            ext_blocks: Vec::new(),
-                        }),
+                        .map(outgoing),
                 );
             }
             self.end_session(now, slot, Some(code));
@@ -149,15 +155,7 @@ impl Shard {
             let limit = self.config.outbox_limit;
             if let Some(s) = self.sessions.get_mut(slot) {
                 let batch = s.outbox.take_batch(poll_batch, now, limit);
-                out.extend(batch.into_iter().map(|o| Transaction {
-                    descriptor: TransactionDescriptor {
-                        mode: TransactionMode::Request,
-                        id: Some(TransactionId(o.id)),
-                        poll: None,
-                    },
-                    content: o.primitive,
-                    ext_blocks: Vec::new(),
-                }));
+                out.extend(batch.into_iter().map(outgoing));
             }
         }
         // A login in this message opened a session: the response names it.
