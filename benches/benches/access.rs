@@ -69,7 +69,7 @@ fn access(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             let now = Millis(i as u64);
-            s.handle_request(now, Token(1), Request::Csp(login(i)));
+            s.handle_request(now, Token(1), Request::csp(login(i)));
             let mut replied = false;
             while let Some(out) = s.poll_output() {
                 replied |= matches!(out, Output::Reply { .. });
@@ -98,7 +98,7 @@ fn access(c: &mut Criterion) {
             j += 1;
             let now = Millis(j as u64);
             let msg = decode(&wire[j % wire.len()], Encoding::Xml).expect("decodes");
-            s.handle_request(now, Token(1), Request::Csp(msg));
+            s.handle_request(now, Token(1), Request::csp(msg));
             if let Some(Output::Reply {
                 reply: imps_engine::shard::Reply::Csp(Some(m)),
                 ..

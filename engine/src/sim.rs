@@ -16,6 +16,7 @@ use imps_protocol::{
     TransactionDescriptor, TransactionMode, Version, decode, encode,
 };
 
+use crate::access::cir::CirWake;
 use crate::config::AccessConfig;
 use crate::core::{Core, LogSeq, Millis, Output, Token};
 use crate::credentials::{self, DigestScheme};
@@ -30,7 +31,7 @@ pub struct Sim {
     logs: Vec<Vec<Vec<u8>>>,
     auto_durable: bool,
     replies: HashMap<Token, Reply>,
-    wakes: Vec<String>,
+    wakes: Vec<CirWake>,
     next_token: u64,
     domain: String,
 }
@@ -88,6 +89,12 @@ impl Sim {
         self.shards.len()
     }
 
+    /// The shard at `i`, mutably (in-crate tests).
+    #[cfg(test)]
+    pub(crate) fn shard_mut(&mut self, i: usize) -> &mut Shard {
+        &mut self.shards[i]
+    }
+
     /// Records shard `i` appended so far.
     pub fn log(&self, i: usize) -> &[Vec<u8>] {
         &self.logs[i]
@@ -95,6 +102,14 @@ impl Sim {
 
     /// Session IDs woken so far (drained).
     pub fn take_wakes(&mut self) -> Vec<String> {
+        self.take_cir_wakes()
+            .into_iter()
+            .map(|w| w.session_id)
+            .collect()
+    }
+
+    /// Wake-ups so far, whole (drained).
+    pub fn take_cir_wakes(&mut self) -> Vec<CirWake> {
         std::mem::take(&mut self.wakes)
     }
 
@@ -211,6 +226,8 @@ pub struct SimClient {
     pub version: Version,
     /// Its session, once logged in.
     pub session: Option<SessionId>,
+    /// The address its requests come from (`None`: in-process).
+    pub peer: Option<std::net::SocketAddr>,
     next_tid: u64,
 }
 
@@ -222,6 +239,7 @@ impl SimClient {
             client: "http://sim.example/client".into(),
             version,
             session: None,
+            peer: None,
             next_tid: 1,
         }
     }
@@ -280,7 +298,11 @@ impl SimClient {
     pub fn send(&mut self, sim: &mut Sim, message: Message) -> Option<Message> {
         let wire = encode(&message);
         let decoded = decode(&wire, Encoding::Xml).ok()?;
-        match sim.call(Request::Csp(decoded))? {
+        let request = match self.peer {
+            Some(peer) => Request::csp_from(decoded, peer),
+            None => Request::csp(decoded),
+        };
+        match sim.call(request)? {
             Reply::Csp(Some(reply)) => decode(&encode(&reply), Encoding::Xml).ok(),
             _ => None,
         }

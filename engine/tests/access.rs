@@ -577,7 +577,7 @@ fn accounts_are_acknowledged_only_when_durable_and_recover_from_the_log() {
         None,
         req.into(),
     )]);
-    fresh.handle_request(Millis(0), Token(1), Request::Csp(msg));
+    fresh.handle_request(Millis(0), Token(1), Request::csp(msg));
     let Some(Output::Reply {
         reply: Reply::Csp(Some(m)),
         ..

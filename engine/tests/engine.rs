@@ -23,7 +23,7 @@ fn login(user: &str, password: &str) -> Request {
         ..Default::default()
     };
     req.client_id.url = Some("http://engine-test".into());
-    Request::Csp(Message::single(
+    Request::csp(Message::single(
         Version::V1_2,
         None,
         TransactionMode::Request,

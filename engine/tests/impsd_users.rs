@@ -28,7 +28,7 @@ fn login_code(dir: &DataDir, user: &str, password: &str) -> u32 {
         ..Default::default()
     };
     req.client_id.url = Some("http://t".into());
-    let request = Request::Csp(Message::single(
+    let request = Request::csp(Message::single(
         Version::V1_2,
         None,
         TransactionMode::Request,

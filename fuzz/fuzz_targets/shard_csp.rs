@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = c.login(&mut sim, "pw");
     for now in [0u64, 1, 400_000] {
         sim.advance(now);
-        if let Some(Reply::Csp(Some(reply))) = sim.call(Request::Csp(message.clone())) {
+        if let Some(Reply::Csp(Some(reply))) = sim.call(Request::csp(message.clone())) {
             let bytes = encode(&reply);
             assert!(decode(&bytes, Encoding::Xml).is_ok(), "answer does not decode");
         }

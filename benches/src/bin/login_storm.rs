@@ -38,7 +38,7 @@ fn login(i: usize, password: Option<&str>, digest: Option<String>, schemes: bool
         session_cookie: format!("c{i}"),
         ..Default::default()
     };
-    Request::Csp(Message::single(
+    Request::csp(Message::single(
         Version::V1_2,
         None,
         TransactionMode::Request,

@@ -109,7 +109,7 @@ fn main() {
             Some(format!("t{i}").into()),
             login.into(),
         );
-        let req = Request::Csp(msg);
+        let req = Request::csp(msg);
         let s = route(&req, shards, "imps.local");
         cores[s].handle_request(Millis(1), Token(i as u64), req);
         sessions += drain(&mut cores[s]);

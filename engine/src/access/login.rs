@@ -211,6 +211,8 @@ impl Shard {
             caps: None,
             agreed: None,
             outbox: Default::default(),
+            peer: None,
+            woken: false,
             armed: now,
         });
         if let Some(u) = self.users.user_mut(idx) {
@@ -233,7 +235,6 @@ impl Shard {
     pub(crate) fn close_session(&mut self, _now: Millis, slot: u32, code: StatusCode) {
         let id = self.txn_id();
         let limit = self.config.outbox_limit;
-        let shard = self.id;
         let Some(s) = self.sessions.get_mut(slot) else {
             return;
         };
@@ -253,8 +254,7 @@ impl Shard {
             let _ = s.outbox.take_batch(1, Millis(0), 0);
             let _ = s.outbox.push(disconnect, limit.max(1));
         }
-        let text = s.key.to_text(shard);
-        self.wake(text);
+        self.wake(slot);
     }
 
     /// Closes every session of a user (queued Disconnect); returns how many.

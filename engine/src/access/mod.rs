@@ -3,6 +3,7 @@
 //! transactions. Plain data and functions over a [`crate::shard::Shard`]; no I/O.
 
 pub mod capability;
+pub mod cir;
 pub mod login;
 pub mod outbox;
 pub mod service;

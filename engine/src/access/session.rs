@@ -76,6 +76,10 @@ pub struct Session {
     pub agreed: Option<u64>,
     /// Server-originated transactions.
     pub outbox: Outbox,
+    /// The client's address at its last request.
+    pub peer: Option<std::net::SocketAddr>,
+    /// A wake-up was sent and the client has not come back since (coalescing).
+    pub woken: bool,
     /// The deadline of this session's entry in the expiry heap.
     pub(crate) armed: Millis,
 }

@@ -1,6 +1,8 @@
 //! One CSP message through a shard: find the session, answer each transaction in order,
 //! attach queued server-originated transactions to polls, and set the Poll flag.
 
+use std::net::SocketAddr;
+
 use imps_protocol::common::CspResult;
 use imps_protocol::primitives::{
     Disconnect, GetSpInfoRequest, GetSpInfoResponse, KeepAliveRequest, KeepAliveResponse, Logo,
@@ -81,7 +83,12 @@ impl Shard {
     }
 
     /// Answers a CSP message; `None` is an empty HTTP 200.
-    pub(crate) fn handle_csp(&mut self, now: Millis, message: Message) -> Option<Message> {
+    pub(crate) fn handle_csp(
+        &mut self,
+        now: Millis,
+        message: Message,
+        peer: Option<SocketAddr>,
+    ) -> Option<Message> {
         let version = message.version;
         let mut found = self.find_session(&message);
         if let Found::Live(slot) = found
@@ -89,6 +96,10 @@ impl Shard {
         {
             s.last_active = now;
             s.version = version;
+            s.woken = false;
+            if peer.is_some() {
+                s.peer = peer;
+            }
         }
         // A session the server ended delivers its Disconnect now and is gone.
         let mut closing = None;

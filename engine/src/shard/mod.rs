@@ -16,6 +16,7 @@ mod admin;
 mod csp;
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 
 use hashbrown::HashMap;
 use imps_protocol::{Message, Primitive};
@@ -24,6 +25,7 @@ use rand_core::SeedableRng;
 
 pub use admin::{Admin, AdminDone, AdminError};
 
+use crate::access::cir::CirWake;
 use crate::access::login::Challenge;
 use crate::access::service;
 use crate::access::session::SessionTable;
@@ -35,11 +37,20 @@ use crate::record::{Record, ShardImage};
 use crate::routing::owner_of_key;
 use crate::users::{Directory, UserIdx};
 
+/// A CSP message from a client and where it came from.
+#[derive(Debug)]
+pub struct CspRequest {
+    /// The message.
+    pub message: Message,
+    /// The client's address (for UDP wake-ups); `None` in-process.
+    pub peer: Option<SocketAddr>,
+}
+
 /// A request to a shard.
 #[derive(Debug)]
 pub enum Request {
     /// A CSP message from a client.
-    Csp(Message),
+    Csp(CspRequest),
     /// An operator's operation.
     Admin(Admin),
 }
@@ -196,8 +207,31 @@ impl Shard {
         self.outputs.push_back(Output::Reply { token, reply });
     }
 
-    pub(crate) fn wake(&mut self, session_id: String) {
-        self.outputs.push_back(Output::Wake(session_id));
+    /// Wakes the client of `slot` unless it was woken and has not come back since.
+    pub(crate) fn wake(&mut self, slot: u32) {
+        let shard = self.id;
+        let Some(s) = self.sessions.get_mut(slot) else {
+            return;
+        };
+        if s.woken {
+            return;
+        }
+        s.woken = true;
+        let caps = s.caps.as_deref();
+        let agreed = |m: &str| caps.is_some_and(|c| c.cir_methods.iter().any(|x| x == m));
+        let udp = match (agreed("SUDP"), s.peer, caps.and_then(|c| c.udp_port)) {
+            (true, Some(peer), Some(port)) => Some(SocketAddr::new(peer.ip(), port)),
+            _ => None,
+        };
+        let wake = CirWake {
+            session_id: s.key.to_text(shard),
+            version: s.version,
+            cookie: s.cookie.to_string(),
+            udp,
+            tcp: agreed("STCP"),
+            http: agreed("SHTTP"),
+        };
+        self.outputs.push_back(Output::Wake(wake));
     }
 
     /// A fresh server transaction ID.
@@ -208,16 +242,34 @@ impl Shard {
     }
 }
 
+impl Request {
+    /// A CSP message from an in-process client.
+    pub fn csp(message: Message) -> Self {
+        Request::Csp(CspRequest {
+            message,
+            peer: None,
+        })
+    }
+
+    /// A CSP message that arrived from `peer`.
+    pub fn csp_from(message: Message, peer: SocketAddr) -> Self {
+        Request::Csp(CspRequest {
+            message,
+            peer: Some(peer),
+        })
+    }
+}
+
 impl Core for Shard {
     type Request = Request;
     type Reply = Reply;
     type Mesh = ShardMsg;
-    type Wake = String;
+    type Wake = CirWake;
 
     fn handle_request(&mut self, now: Millis, token: Token, request: Request) {
         match request {
-            Request::Csp(message) => {
-                let reply = self.handle_csp(now, message);
+            Request::Csp(CspRequest { message, peer }) => {
+                let reply = self.handle_csp(now, message, peer);
                 self.reply(token, Reply::Csp(reply));
             }
             Request::Admin(op) => self.handle_admin(now, token, op),
@@ -268,7 +320,7 @@ pub fn route(request: &Request, shards: usize, domain: &str) -> usize {
         usize::from(owner_of_key(&key, u16::try_from(shards).unwrap_or(u16::MAX)).0)
     };
     match request {
-        Request::Csp(message) => {
+        Request::Csp(CspRequest { message, .. }) => {
             if let Some(sid) = &message.session.descriptor.session_id
                 && let Some((shard, _)) = parse_session_id(sid.as_str())
             {
@@ -282,5 +334,61 @@ pub fn route(request: &Request, shards: usize, domain: &str) -> usize {
             0
         }
         Request::Admin(op) => op.user().map_or(0, by_user),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imps_protocol::Version;
+    use imps_protocol::primitives::{CapabilityList, CirMethod, ClientCapabilityRequest};
+
+    use crate::access::session_id::parse_session_id;
+    use crate::config::AccessConfig;
+    use crate::sim::{Sim, SimClient};
+
+    #[test]
+    fn wake_ups_are_coalesced_until_the_client_comes_back() {
+        let config = AccessConfig {
+            cir_udp: true,
+            cir_tcp: Some(("127.0.0.1".into(), 3171)),
+            ..AccessConfig::default()
+        };
+        let mut sim = Sim::new(1, config, 5);
+        sim.add_user("alice", "pw");
+        let mut alice = SimClient::new("alice", Version::V1_2);
+        alice.peer = Some("10.1.2.3:5555".parse().unwrap());
+        alice.login(&mut sim, "pw").unwrap();
+        alice.call(
+            &mut sim,
+            ClientCapabilityRequest {
+                client_id: None,
+                capability_list: Some(CapabilityList {
+                    supported_cir_methods: vec![CirMethod::Sudp, CirMethod::Stcp],
+                    udp_port: Some(4000),
+                    ..CapabilityList::default()
+                }),
+            }
+            .into(),
+        );
+        let (_, key) = parse_session_id(alice.session.as_ref().unwrap().as_str()).unwrap();
+        let slot = sim.shard(0).sessions.find(&key).unwrap();
+        sim.shard_mut(0).wake(slot);
+        sim.shard_mut(0).wake(slot);
+        let mut wakes = Vec::new();
+        while let Some(out) = crate::core::Core::poll_output(sim.shard_mut(0)) {
+            if let crate::core::Output::Wake(w) = out {
+                wakes.push(w);
+            }
+        }
+        assert_eq!(wakes.len(), 1, "coalesced");
+        let w = &wakes[0];
+        assert_eq!(w.udp, Some("10.1.2.3:4000".parse().unwrap()));
+        assert!(w.tcp && !w.http);
+        assert_eq!(w.wvci(), "WVCI 1.2 cookie-alice");
+        // The client comes back: the next wake-up goes out again.
+        alice.poll(&mut sim);
+        sim.shard_mut(0).wake(slot);
+        let again = crate::core::Core::poll_output(sim.shard_mut(0));
+        assert!(matches!(again, Some(crate::core::Output::Wake(_))));
     }
 }
