@@ -19,6 +19,7 @@ pub mod record;
 pub mod routing;
 pub mod runtime;
 pub mod server;
+pub mod settings;
 pub mod shard;
 pub mod sim;
 pub mod storage;
