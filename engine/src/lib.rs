@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod credentials;
 pub mod csv;
+pub mod front;
 pub mod persist;
 pub mod record;
 pub mod routing;
