@@ -10,6 +10,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod access;
+pub mod cir;
 pub mod config;
 pub mod core;
 pub mod credentials;

@@ -118,6 +118,16 @@ impl EngineClient {
     }
 }
 
+thread_local! {
+    /// Commits of this executor's log and their total duration in microseconds.
+    static LOG_SYNC: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Commits done by the log of the calling executor's shard, and their total time in µs.
+pub fn log_sync_totals() -> (u64, u64) {
+    LOG_SYNC.with(std::cell::Cell::get)
+}
+
 /// A shard's log on disk behind the runtime's sink. `ShardLog::append` can refuse a record;
 /// the refusal is kept and fails the next commit, so nothing after it is reported durable.
 struct DiskLog {
@@ -147,7 +157,14 @@ impl LogSink for DiskLog {
             if !window.is_zero() {
                 glommio::timer::sleep(window).await;
             }
-            log.commit().await.map_err(|e| Box::new(e) as LogError)
+            let start = std::time::Instant::now();
+            let result = log.commit().await.map_err(|e| Box::new(e) as LogError);
+            let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            LOG_SYNC.with(|c| {
+                let (n, total) = c.get();
+                c.set((n + 1, total.saturating_add(us)));
+            });
+            result
         })
     }
 }

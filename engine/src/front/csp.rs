@@ -79,7 +79,7 @@ pub fn prepare(content_type: Option<&str>, body: &[u8], limits: &Limits) -> Prep
         };
     }
     let options = DecodeOptions {
-        limits: limits.clone(),
+        limits: *limits,
         version_hint: ct.and_then(|c| c.version),
         ..DecodeOptions::default()
     };

@@ -4,3 +4,4 @@
 
 pub mod csp;
 pub mod metrics;
+pub mod service;

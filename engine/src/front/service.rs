@@ -1,0 +1,240 @@
+//! The HTTP service of one executor: routes each request to its owning shard (in place
+//! when it is this executor's shard, one channel crossing otherwise) and answers
+//! `/health`, `/metrics` and the standalone-HTTP CIR endpoint.
+//!
+//! Counters live in thread-locals: each executor thread counts its own traffic, and
+//! `/metrics` asks every executor for its numbers.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+
+use hashbrown::HashMap;
+use imps_protocol::{Limits, TransactionMode};
+
+use super::csp::{HttpAnswer, Prepared, answer, prepare};
+use super::metrics::{FrontStats, ShardGauges, render, result_code};
+use crate::runtime::LocalShard;
+use crate::shard::{Reply, Request, Shard, route};
+
+thread_local! {
+    static FRONT: RefCell<FrontStats> = RefCell::new(FrontStats::default());
+    static EXTRA: RefCell<HashMap<&'static str, u64>> = RefCell::new(HashMap::new());
+}
+
+/// Adds `n` to a named per-executor counter reported by `/metrics` (CIR, HTTP layer).
+pub fn count(name: &'static str, n: u64) {
+    EXTRA.with(|e| *e.borrow_mut().entry(name).or_insert(0) += n);
+}
+
+/// Per-executor counters a metrics scrape collects.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutorSnapshot {
+    /// Front-end counters.
+    pub front: FrontStats,
+    /// Shard numbers.
+    pub gauges: ShardGauges,
+    /// Named counters.
+    pub extra: HashMap<&'static str, u64>,
+}
+
+/// This executor's numbers (run on the executor).
+pub fn snapshot(local: &LocalShard<Shard>) -> ExecutorSnapshot {
+    let stats = local.stats();
+    let (users, sessions) = local.with_core(|s| (s.user_count() as u64, s.session_count() as u64));
+    let (syncs, sync_us) = crate::server::log_sync_totals();
+    ExecutorSnapshot {
+        front: FRONT.with(|f| f.borrow().clone()),
+        gauges: ShardGauges {
+            users,
+            sessions,
+            inbox_depth: stats.requests.saturating_sub(stats.replies),
+            wakes: stats.wakes,
+            log_syncs: syncs,
+            log_sync_us: sync_us,
+        },
+        extra: EXTRA.with(|e| e.borrow().clone()),
+    }
+}
+
+/// Renders snapshots of every executor (index = shard).
+pub fn render_snapshots(all: &[ExecutorSnapshot]) -> String {
+    let front: Vec<FrontStats> = all.iter().map(|s| s.front.clone()).collect();
+    let gauges: Vec<ShardGauges> = all.iter().map(|s| s.gauges).collect();
+    let mut names: Vec<&'static str> = all.iter().flat_map(|s| s.extra.keys().copied()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let extra: Vec<(&str, &str, Vec<u64>)> = names
+        .iter()
+        .map(|n| {
+            let values = all
+                .iter()
+                .map(|s| s.extra.get(n).copied().unwrap_or(0))
+                .collect();
+            (*n, "Front-end counter.", values)
+        })
+        .collect();
+    render(&front, &gauges, &extra)
+}
+
+/// What the service needs besides the shard.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The service's domain (routing of user IDs).
+    pub domain: Rc<str>,
+    /// Decoder limits.
+    pub limits: Limits,
+    /// Addresses whose `MSISDN` header is trusted.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// What a request to the service is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET`/`HEAD /health`.
+    Health,
+    /// `GET /metrics`.
+    Metrics,
+    /// `GET /cir?session=ID` (standalone HTTP CIR).
+    Cir,
+    /// `POST /imps` or `POST /`.
+    Csp,
+    /// A known path with the wrong method.
+    MethodNotAllowed,
+    /// Anything else.
+    NotFound,
+}
+
+/// Classifies a request line.
+pub fn endpoint(method: &str, path: &str) -> Endpoint {
+    match (method, path) {
+        ("GET" | "HEAD", "/health") => Endpoint::Health,
+        ("GET" | "HEAD", "/metrics") => Endpoint::Metrics,
+        ("GET" | "HEAD", "/cir") => Endpoint::Cir,
+        ("POST", "/imps" | "/") => Endpoint::Csp,
+        (_, "/health" | "/metrics" | "/cir" | "/imps" | "/") => Endpoint::MethodNotAllowed,
+        _ => Endpoint::NotFound,
+    }
+}
+
+/// Answers a CSP POST: decode, route, call the owning shard, encode.
+pub async fn csp(
+    local: &LocalShard<Shard>,
+    config: &ServiceConfig,
+    content_type: Option<&str>,
+    body: &[u8],
+    peer: SocketAddr,
+) -> HttpAnswer {
+    let (message, reply_type) = match prepare(content_type, body, &config.limits) {
+        Prepared::Message {
+            message,
+            reply_type,
+        } => (message, reply_type),
+        Prepared::Answer { answer, csp_status } => {
+            FRONT.with(|f| {
+                let mut f = f.borrow_mut();
+                if let Some(code) = csp_status {
+                    f.decode_error(code);
+                } else {
+                    f.decode_error(answer.status);
+                }
+                f.http(answer.status);
+            });
+            return answer;
+        }
+    };
+    // Remember which primitive each request transaction was, to count its answer.
+    let names: Vec<(Option<String>, String)> = message
+        .session
+        .transactions
+        .iter()
+        .filter(|t| t.descriptor.mode == TransactionMode::Request)
+        .map(|t| {
+            (
+                t.descriptor.id.as_ref().map(|i| i.0.clone()),
+                t.content.name().to_owned(),
+            )
+        })
+        .collect();
+    let request = Request::csp_from(message, peer);
+    let shard = route(&request, local.shards(), &config.domain);
+    let reply = if shard == local.index() {
+        local.call(request).await
+    } else {
+        local.client().call_async(shard, request).await
+    };
+    let reply = match reply {
+        Ok(Reply::Csp(m)) => m,
+        Ok(Reply::Admin(_)) | Err(_) => {
+            FRONT.with(|f| f.borrow_mut().http(503));
+            return HttpAnswer::text(503, "service unavailable\n");
+        }
+    };
+    FRONT.with(|f| {
+        let mut f = f.borrow_mut();
+        if let Some(m) = &reply {
+            for t in m
+                .session
+                .transactions
+                .iter()
+                .filter(|t| t.descriptor.mode == TransactionMode::Response)
+            {
+                let id = t.descriptor.id.as_ref().map(|i| i.0.as_str());
+                let name = names
+                    .iter()
+                    .find(|(tid, _)| tid.as_deref() == id)
+                    .map_or("unknown", |(_, n)| n.as_str());
+                f.transaction(name, result_code(&t.content));
+            }
+        }
+        f.http(200);
+    });
+    answer(reply.as_ref(), &reply_type)
+}
+
+/// The session ID asked about by `GET /cir?session=ID`.
+pub fn cir_session(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("session="))
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+}
+
+/// The `/health` answer.
+pub fn health() -> HttpAnswer {
+    HttpAnswer::text(200, "ok\n")
+}
+
+/// Shared service state of one executor.
+pub struct ServiceState {
+    /// The executor's shard.
+    pub local: LocalShard<Shard>,
+    /// Settings.
+    pub config: ServiceConfig,
+}
+
+impl std::fmt::Debug for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceState")
+            .field("shard", &self.local.index())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_cir_queries() {
+        assert_eq!(endpoint("GET", "/health"), Endpoint::Health);
+        assert_eq!(endpoint("HEAD", "/health"), Endpoint::Health);
+        assert_eq!(endpoint("POST", "/imps"), Endpoint::Csp);
+        assert_eq!(endpoint("POST", "/"), Endpoint::Csp);
+        assert_eq!(endpoint("GET", "/imps"), Endpoint::MethodNotAllowed);
+        assert_eq!(endpoint("GET", "/nope"), Endpoint::NotFound);
+        assert_eq!(cir_session(Some("a=1&session=0-ab")), Some("0-ab"));
+        assert_eq!(cir_session(Some("session=")), None);
+        assert_eq!(cir_session(None), None);
+    }
+}
