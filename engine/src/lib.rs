@@ -16,6 +16,7 @@ pub mod core;
 pub mod credentials;
 pub mod csv;
 pub mod front;
+pub mod http;
 pub mod persist;
 pub mod record;
 pub mod routing;

@@ -1,8 +1,10 @@
 //! `impsd`: the IMPS server and its operator commands.
 //!
-//! `impsd users add | generate | import` write accounts into a data directory while no
-//! server runs (the directory is locked; a running server makes them fail with a clear
-//! message).
+//! `impsd serve` runs the server (defaults serve as-is on a laptop: 127.0.0.1:8080,
+//! `./data`); `--config FILE` reads every knob from TOML and flags override it. SIGINT or
+//! SIGTERM stop it gracefully. `impsd users add | generate | import` write accounts into a
+//! data directory while no server runs (the directory is locked; a running server makes
+//! them fail with a clear message).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -25,9 +27,85 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
     /// Manage user accounts (while no server runs on the data directory).
     #[command(subcommand)]
     Users(UsersCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// HTTP listen address (repeatable); default 127.0.0.1:8080.
+    #[arg(long)]
+    listen: Vec<std::net::SocketAddr>,
+    /// The data directory; default ./data.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Shards (default: cores; an existing data directory must match).
+    #[arg(long)]
+    shards: Option<u16>,
+    /// The service's domain; default imps.local.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Standalone TCP CIR listener (advertised to clients).
+    #[arg(long)]
+    cir_tcp: Option<std::net::SocketAddr>,
+    /// TOML configuration file (see README); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Do not pin shards to CPUs.
+    #[arg(long)]
+    no_pin: bool,
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    use imps_engine::settings::ServeSettings;
+    let mut settings = match &args.config {
+        Some(path) => ServeSettings::load(path)?,
+        None => ServeSettings::default(),
+    };
+    if !args.listen.is_empty() {
+        settings.listen = args.listen;
+    }
+    if let Some(d) = args.data_dir {
+        settings.data_dir = d;
+    }
+    if args.shards.is_some() {
+        settings.shards = args.shards;
+    }
+    if let Some(d) = args.domain {
+        settings.domain = d;
+    }
+    if args.cir_tcp.is_some() {
+        settings.cir.tcp = args.cir_tcp;
+    }
+    if args.no_pin {
+        settings.pin = false;
+    }
+    settings.validate()?;
+    let running = imps_engine::front::serve::start(&settings)
+        .with_context(|| format!("cannot start on {}", settings.data_dir.display()))?;
+    for addr in &running.http {
+        tracing::info!(%addr, "serving CSP over HTTP");
+        println!("listening on http://{addr}/imps");
+    }
+    if let Some(addr) = running.stcp {
+        tracing::info!(%addr, "serving STCP CIR");
+        println!("cir tcp on {addr}");
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])?;
+    if let Some(sig) = signals.forever().next() {
+        tracing::info!(signal = sig, "stopping");
+    }
+    running.shutdown()?;
+    println!("stopped");
+    Ok(())
 }
 
 #[derive(Args)]
@@ -108,7 +186,17 @@ fn open(store: &Store) -> anyhow::Result<Provisioner> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let Command::Users(cmd) = cli.command;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cmd = match cli.command {
+        Command::Serve(args) => return serve(args),
+        Command::Users(cmd) => cmd,
+    };
     let start = Instant::now();
     let report = match cmd {
         UsersCommand::Add {

@@ -4,4 +4,5 @@
 
 pub mod csp;
 pub mod metrics;
+pub mod serve;
 pub mod service;

@@ -8,18 +8,71 @@
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use hashbrown::HashMap;
 use imps_protocol::{Limits, TransactionMode};
 
 use super::csp::{HttpAnswer, Prepared, answer, prepare};
 use super::metrics::{FrontStats, ShardGauges, render, result_code};
+use crate::cir::CirHub;
+use crate::http::HttpStats;
 use crate::runtime::LocalShard;
 use crate::shard::{Reply, Request, Shard, route};
 
 thread_local! {
     static FRONT: RefCell<FrontStats> = RefCell::new(FrontStats::default());
     static EXTRA: RefCell<HashMap<&'static str, u64>> = RefCell::new(HashMap::new());
+    static HUB: RefCell<Option<Rc<CirHub>>> = const { RefCell::new(None) };
+    static HTTP: RefCell<Vec<Arc<HttpStats>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Registers this executor's CIR hub and HTTP listener counters for `/metrics`.
+pub fn register(hub: Option<Rc<CirHub>>, http: Vec<Arc<HttpStats>>) {
+    HUB.with(|h| *h.borrow_mut() = hub);
+    HTTP.with(|h| *h.borrow_mut() = http);
+}
+
+/// Named counters of the HTTP layer and the CIR hub of this executor.
+fn layer_counters(extra: &mut HashMap<&'static str, u64>) {
+    HTTP.with(|h| {
+        for stats in h.borrow().iter() {
+            let s = stats.snapshot();
+            for (name, v) in [
+                ("imps_http_connections_open", s.connections_open),
+                (
+                    "imps_http_connections_accepted_total",
+                    s.connections_accepted,
+                ),
+                ("imps_http_connections_refused_total", s.connections_refused),
+                ("imps_http_requests_total", s.requests),
+                ("imps_http_bad_requests_total", s.bad_request),
+                ("imps_http_payload_too_large_total", s.payload_too_large),
+                ("imps_http_header_timeouts_total", s.header_timeouts),
+                ("imps_http_body_timeouts_total", s.body_timeouts),
+                ("imps_http_idle_timeouts_total", s.idle_timeouts),
+            ] {
+                *extra.entry(name).or_insert(0) += v;
+            }
+        }
+    });
+    HUB.with(|h| {
+        if let Some(hub) = h.borrow().as_ref() {
+            let s = hub.stats();
+            for (name, v) in [
+                ("imps_cir_stcp_open", s.stcp_open),
+                ("imps_cir_helo_ok_total", s.helo_ok),
+                ("imps_cir_helo_refused_total", s.helo_refused),
+                ("imps_cir_pings_total", s.pings),
+                ("imps_cir_wvci_tcp_written_total", s.wvci_tcp_written),
+                ("imps_cir_udp_sent_total", s.udp_sent),
+                ("imps_cir_udp_errors_total", s.udp_errors),
+                ("imps_cir_http_pending_total", s.http_pending),
+            ] {
+                *extra.entry(name).or_insert(0) += v;
+            }
+        }
+    });
 }
 
 /// Adds `n` to a named per-executor counter reported by `/metrics` (CIR, HTTP layer).
@@ -53,7 +106,11 @@ pub fn snapshot(local: &LocalShard<Shard>) -> ExecutorSnapshot {
             log_syncs: syncs,
             log_sync_us: sync_us,
         },
-        extra: EXTRA.with(|e| e.borrow().clone()),
+        extra: {
+            let mut extra = EXTRA.with(|e| e.borrow().clone());
+            layer_counters(&mut extra);
+            extra
+        },
     }
 }
 

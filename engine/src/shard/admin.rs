@@ -29,6 +29,11 @@ pub enum Admin {
         /// The user ID.
         user: String,
     },
+    /// Is this session live? (CIR channels check a HELO with it.)
+    CheckSession {
+        /// The SessionID text.
+        session_id: String,
+    },
     /// Counts users and sessions.
     Stats,
 }
@@ -40,7 +45,7 @@ impl Admin {
             Admin::PutUser { user, .. }
             | Admin::RemoveUser { user }
             | Admin::Disconnect { user } => Some(user),
-            Admin::Stats => None,
+            Admin::Stats | Admin::CheckSession { .. } => None,
         }
     }
 }
@@ -54,6 +59,8 @@ pub enum AdminDone {
     UserRemoved,
     /// This many sessions were ended.
     Disconnected(usize),
+    /// Whether the session is live.
+    SessionAlive(bool),
     /// Counts of this shard.
     Stats {
         /// Accounts.
@@ -143,6 +150,14 @@ impl Shard {
                 };
                 let n = self.close_user_sessions(now, idx, StatusCode::ForcedLogout);
                 self.reply(token, Reply::Admin(Ok(AdminDone::Disconnected(n))));
+            }
+            Admin::CheckSession { session_id } => {
+                let alive = crate::access::session_id::parse_session_id(&session_id)
+                    .filter(|(shard, _)| *shard == self.id)
+                    .and_then(|(_, key)| self.sessions.find(&key))
+                    .and_then(|slot| self.sessions.get(slot))
+                    .is_some_and(|s| s.state == crate::access::session::SessionState::Active);
+                self.reply(token, Reply::Admin(Ok(AdminDone::SessionAlive(alive))));
             }
             Admin::Stats => {
                 let done = AdminDone::Stats {

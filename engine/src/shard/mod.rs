@@ -333,6 +333,9 @@ pub fn route(request: &Request, shards: usize, domain: &str) -> usize {
             }
             0
         }
+        Request::Admin(Admin::CheckSession { session_id }) => parse_session_id(session_id)
+            .map(|(shard, _)| if shard < shards { shard } else { 0 })
+            .unwrap_or(0),
         Request::Admin(op) => op.user().map_or(0, by_user),
     }
 }

@@ -1,0 +1,307 @@
+//! `impsd serve`: the engine plus, on every executor, the HTTP listeners, the CIR hub and
+//! the STCP listener, wired to the shard that executor owns.
+//!
+//! ```text
+//!   Engine::start (recover shards) -> per executor:
+//!       CirHub + wake inbox   <- wake broadcast <- every shard's wake handler
+//!       HTTP Listener(s)      -> ImpsService -> local shard (in place) or another (one hop)
+//!       STCP Listener         -> HELO checked against the session's shard
+//!   Running::shutdown: listeners stop accepting, in-flight requests finish, executors stop.
+//! ```
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use imps_protocol::Limits;
+
+use super::csp::HttpAnswer;
+use super::service::{
+    self, Endpoint, ExecutorSnapshot, ServiceConfig, cir_session, csp, endpoint, health,
+};
+use crate::cir::{
+    CirConfig, CirHub, CirShared, StcpConfig, StcpListener, Validator, run_wake_inbox,
+    wake_broadcast,
+};
+use crate::http::{HttpLimits, HttpRequest, HttpResponse, HttpService, Listener, Method};
+use crate::runtime::{LocalShard, RuntimeError};
+use crate::server::{Engine, EngineClient, EngineConfig, EngineError};
+use crate::settings::ServeSettings;
+use crate::shard::{Admin, AdminDone, Reply, Request, Shard};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The engine could not start.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A listener could not start.
+    #[error("shard {shard}: {message}")]
+    Listener {
+        /// The executor.
+        shard: usize,
+        /// What failed.
+        message: String,
+    },
+    /// The executors failed.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    engine: Engine,
+    stop: Option<flume::Sender<()>>,
+    /// HTTP addresses actually bound (one per configured address).
+    pub http: Vec<SocketAddr>,
+    /// The STCP address bound, if any.
+    pub stcp: Option<SocketAddr>,
+}
+
+impl Running {
+    /// A client for in-process requests.
+    pub fn client(&self) -> EngineClient {
+        self.engine.client()
+    }
+
+    /// Stops accepting, lets in-flight requests finish, stops the executors.
+    pub fn shutdown(mut self) -> Result<(), ServeError> {
+        self.stop.take();
+        // Listeners close as soon as they see the stop; give in-flight requests a moment.
+        std::thread::sleep(Duration::from_millis(100));
+        self.engine.shutdown()?;
+        Ok(())
+    }
+}
+
+struct ImpsService {
+    local: LocalShard<Shard>,
+    config: ServiceConfig,
+    hub: Rc<CirHub>,
+}
+
+fn to_response(a: HttpAnswer) -> HttpResponse {
+    HttpResponse {
+        status: a.status,
+        content_type: a.content_type,
+        headers: Vec::new(),
+        body: a.body,
+    }
+}
+
+impl HttpService for ImpsService {
+    fn call(
+        &self,
+        request: HttpRequest,
+        peer: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = HttpResponse>>> {
+        let local = self.local.clone();
+        let config = self.config.clone();
+        let hub = Rc::clone(&self.hub);
+        Box::pin(async move {
+            let method = match &request.method {
+                Method::Get => "GET",
+                Method::Head => "HEAD",
+                Method::Post => "POST",
+                Method::Other(_) => "OTHER",
+            };
+            match endpoint(method, &request.path) {
+                Endpoint::Health => to_response(health()),
+                Endpoint::Metrics => to_response(metrics(&local).await),
+                Endpoint::Cir => match cir_session(request.query()) {
+                    Some(session) => match hub.take_http_pending(session) {
+                        Some(line) => to_response(HttpAnswer::text(200, &format!("{line}\r\n"))),
+                        None => HttpResponse::new(204),
+                    },
+                    None => to_response(HttpAnswer::text(400, "session=<SessionID> expected\n")),
+                },
+                Endpoint::Csp => {
+                    let ct = request.header("content-type");
+                    to_response(csp(&local, &config, ct, &request.body, peer).await)
+                }
+                Endpoint::MethodNotAllowed => {
+                    HttpResponse::new(405).with_header("Allow", "GET, HEAD, POST")
+                }
+                Endpoint::NotFound => HttpResponse::new(404),
+            }
+        })
+    }
+}
+
+/// Gathers every executor's numbers and renders them.
+async fn metrics(local: &LocalShard<Shard>) -> HttpAnswer {
+    let mut all: Vec<ExecutorSnapshot> = Vec::with_capacity(local.shards());
+    for i in 0..local.shards() {
+        let snap = if i == local.index() {
+            Some(service::snapshot(local))
+        } else {
+            match local
+                .client()
+                .spawn_on(i, |l| async move { service::snapshot(&l) })
+            {
+                Ok(pending) => pending.wait_async().await.ok(),
+                Err(_) => None,
+            }
+        };
+        all.push(snap.unwrap_or_default());
+    }
+    HttpAnswer {
+        status: 200,
+        content_type: Some("text/plain; version=0.0.4".into()),
+        body: service::render_snapshots(&all).into_bytes(),
+    }
+}
+
+/// Starts the engine and every listener.
+pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
+    let engine = Engine::start(EngineConfig {
+        data_dir: settings.data_dir.clone(),
+        shards: settings.shards,
+        access: settings.access_config(),
+        pin: settings.pin,
+        commit_window: Duration::from_micros(settings.commit_window_us),
+    })?;
+    let shards = engine.shards();
+    let client = engine.client();
+    let shared = CirShared::new(1_000_000);
+    let (broadcast, inboxes) = wake_broadcast(shards, 65_536);
+    let inboxes = Arc::new(Mutex::new(
+        inboxes.into_iter().map(Some).collect::<Vec<_>>(),
+    ));
+    let (stop_tx, stop_rx) = flume::bounded::<()>(1);
+    let h = &settings.http;
+    let limits = HttpLimits {
+        max_head_bytes: h.max_head_bytes,
+        max_body_bytes: h.max_body_bytes,
+        header_timeout: Duration::from_millis(h.header_timeout_ms),
+        body_timeout: Duration::from_millis(h.body_timeout_ms),
+        idle_timeout: Duration::from_millis(h.idle_timeout_ms),
+        max_connections: h.max_connections_per_shard,
+        ..HttpLimits::default()
+    };
+    let cir_config = CirConfig {
+        stcp: StcpConfig {
+            addr: settings.cir.tcp,
+            idle_timeout_ms: settings.cir.tcp_idle_timeout_s.max(60) * 1000,
+            ..StcpConfig::default()
+        },
+        ..CirConfig::default()
+    };
+    let listen = settings.listen.clone();
+    let service_config = (
+        Arc::<str>::from(settings.domain.as_str()),
+        Limits {
+            max_body: h.max_body_bytes,
+            ..Limits::default()
+        },
+        h.trusted_proxies.clone(),
+    );
+    let pending = client
+        .runtime()
+        .spawn_on_each(move |local: LocalShard<Shard>| {
+            let listen = listen.clone();
+            let limits = limits.clone();
+            let cir_config = cir_config.clone();
+            let shared = shared.clone();
+            let broadcast = broadcast.clone();
+            let inbox = inboxes
+                .lock()
+                .ok()
+                .and_then(|mut v| v.get_mut(local.index()).and_then(Option::take));
+            let stop_rx = stop_rx.clone();
+            let (domain, decode_limits, proxies) = service_config.clone();
+            async move {
+                let i = local.index();
+                let fail = |message: String| (i, message);
+                let hub = CirHub::new(i, &cir_config, shared).map_err(|e| fail(e.to_string()))?;
+                if let Some(inbox) = inbox {
+                    local.spawn(run_wake_inbox(Rc::clone(&hub), inbox));
+                }
+                local.set_wake_handler(Some(Box::new(move |wake| {
+                    broadcast.send(wake);
+                })));
+                let service = Rc::new(ImpsService {
+                    local: local.clone(),
+                    config: ServiceConfig {
+                        domain: Rc::from(&*domain),
+                        limits: decode_limits,
+                        trusted_proxies: proxies,
+                    },
+                    hub: Rc::clone(&hub),
+                });
+                let mut bound = Vec::new();
+                let mut http_stats = Vec::new();
+                for addr in listen {
+                    let listener =
+                        Listener::bind(addr, limits.clone()).map_err(|e| fail(e.to_string()))?;
+                    bound.push(listener.local_addr());
+                    http_stats.push(listener.stats());
+                    let service = Rc::clone(&service);
+                    let stop = stop_rx.clone();
+                    local.spawn(async move {
+                        if let Err(e) = listener.run(service, stop).await {
+                            tracing::error!(shard = i, error = %e, "HTTP listener failed");
+                        }
+                    });
+                }
+                service::register(Some(Rc::clone(&hub)), http_stats);
+                let mut stcp = None;
+                if let Some(addr) = cir_config.stcp.addr {
+                    let listener = StcpListener::bind(addr, cir_config.stcp.clone())
+                        .map_err(|e| fail(e.to_string()))?;
+                    stcp = Some(listener.local_addr());
+                    let validate = validator(local.clone());
+                    let hub = Rc::clone(&hub);
+                    let stop = stop_rx.clone();
+                    local.spawn(async move {
+                        if let Err(e) = listener.serve(hub, validate, stop).await {
+                            tracing::error!(shard = i, error = %e, "STCP listener failed");
+                        }
+                    });
+                }
+                Ok::<_, (usize, String)>((bound, stcp))
+            }
+        })?;
+    let mut http = Vec::new();
+    let mut stcp = None;
+    for p in pending {
+        match p.wait()? {
+            Ok((bound, tcp)) => {
+                if http.is_empty() {
+                    http = bound;
+                }
+                stcp = stcp.or(tcp);
+            }
+            Err((shard, message)) => return Err(ServeError::Listener { shard, message }),
+        }
+    }
+    Ok(Running {
+        engine,
+        stop: Some(stop_tx),
+        http,
+        stcp,
+    })
+}
+
+/// A HELO is valid when the session is live on its shard.
+fn validator(local: LocalShard<Shard>) -> Validator {
+    Rc::new(move |session_id: String| {
+        let local = local.clone();
+        Box::pin(async move {
+            let request = Request::Admin(Admin::CheckSession {
+                session_id: session_id.clone(),
+            });
+            let shard = crate::shard::route(&request, local.shards(), "");
+            let reply = if shard == local.index() {
+                local.call(request).await
+            } else {
+                local.client().call_async(shard, request).await
+            };
+            matches!(reply, Ok(Reply::Admin(Ok(AdminDone::SessionAlive(true)))))
+        })
+    })
+}

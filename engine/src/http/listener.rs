@@ -1,0 +1,231 @@
+//! The listener: a glommio `TcpListener` on the current executor that accepts connections and
+//! serves each in its own task (see `conn.rs`). With the connection loop, this is the I/O
+//! boundary of the HTTP layer. Its behaviour (one per executor, connection cap, graceful
+//! shutdown) is documented on [`Listener`].
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::future::or;
+use glommio::net::{TcpListener, TcpStream};
+use glommio::timer::Timer;
+
+use super::conn::{ConnContext, serve_connection, write_all_within};
+use super::limits::HttpLimits;
+use super::response::{HttpResponse, WriteOptions};
+use super::signal::Event;
+use super::stats::HttpStats;
+use super::{HttpError, HttpService};
+
+/// A bound listening socket of the current executor, not yet serving: [`Listener::bind`],
+/// then [`Listener::run`].
+///
+/// glommio binds with `SO_REUSEPORT`, so every executor can bind the same address and the
+/// kernel spreads the connections over them: run one `Listener` per executor.
+///
+/// **Connection cap**: past [`HttpLimits::max_connections`] open connections, a new one gets
+/// `503 Service Unavailable` with `Connection: close` and is closed at once (best effort: a
+/// client that already sent its request may see a reset instead).
+///
+/// **Graceful shutdown**: when the stop signal fires, the listening socket is closed (new
+/// connections are refused), connections waiting between requests close, and those in the
+/// middle of a request finish it (its response says `Connection: close`). [`Listener::run`]
+/// returns once they are all closed, or after [`HttpLimits::shutdown_grace`], when the
+/// stragglers are dropped. Dropping the `run` future drops every connection at once.
+#[derive(Debug)]
+pub struct Listener {
+    socket: TcpListener,
+    local_addr: SocketAddr,
+    limits: HttpLimits,
+    stats: Arc<HttpStats>,
+}
+
+/// The state the listener shares with its connection tasks.
+struct Shared {
+    conn: Rc<ConnContext>,
+    open: std::cell::Cell<usize>,
+    /// Fired when the last connection closes after the stop.
+    drained: Event,
+    /// Fired to drop every connection.
+    abort: Event,
+}
+
+/// Counts a connection task: open while it lives.
+struct ConnGuard(Rc<Shared>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let shared = &self.0;
+        shared.open.set(shared.open.get().saturating_sub(1));
+        shared.conn.stats.connection_closed();
+        if shared.open.get() == 0 && shared.conn.stopping.is_fired() {
+            shared.drained.fire();
+        }
+    }
+}
+
+/// Drops every connection if `run` is dropped before it finished.
+struct AbortOnDrop(Rc<Shared>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.conn.stopping.fire();
+        self.0.abort.fire();
+    }
+}
+
+impl Listener {
+    /// Binds `addr` (port 0: a free port; see [`Listener::local_addr`]) with `SO_REUSEPORT`.
+    /// Must be called on a glommio executor: the listener belongs to it.
+    pub fn bind(addr: SocketAddr, limits: HttpLimits) -> Result<Listener, HttpError> {
+        let socket = TcpListener::bind(addr).map_err(|e| HttpError::Bind {
+            addr,
+            source: e.into(),
+        })?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|e| HttpError::Io(std::io::Error::from(e)))?;
+        Ok(Listener {
+            socket,
+            local_addr,
+            limits,
+            stats: Arc::new(HttpStats::default()),
+        })
+    }
+
+    /// The bound address (with the port the OS chose when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The counters of this listener and its connections.
+    pub fn stats(&self) -> Arc<HttpStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Accepts and serves connections with `service` until `stop` fires (a message arrives,
+    /// or every sender is dropped, which stops every listener holding a clone), then shuts
+    /// down gracefully (see [`Listener`]). Transient accept failures (such as
+    /// running out of file descriptors) are counted and retried after a pause; only a broken
+    /// listening socket ends the loop with an error (after the same graceful shutdown).
+    pub async fn run<S: HttpService>(
+        self,
+        service: Rc<S>,
+        stop: flume::Receiver<()>,
+    ) -> Result<(), HttpError> {
+        let Listener {
+            socket,
+            limits,
+            stats,
+            ..
+        } = self;
+        let shared = Rc::new(Shared {
+            conn: Rc::new(ConnContext {
+                limits: limits.clone(),
+                stats: Arc::clone(&stats),
+                stopping: Event::default(),
+            }),
+            open: std::cell::Cell::new(0),
+            drained: Event::default(),
+            abort: Event::default(),
+        });
+        let _abort_on_drop = AbortOnDrop(Rc::clone(&shared));
+        let result = loop {
+            let accepted = or(async { Some(socket.accept().await) }, async {
+                let _ = stop.recv_async().await;
+                None
+            })
+            .await;
+            let stream = match accepted {
+                None => break Ok(()),
+                Some(Ok(stream)) => stream,
+                Some(Err(error)) => {
+                    if is_fatal(&error) {
+                        break Err(HttpError::Io(error.into()));
+                    }
+                    stats.accept_error();
+                    Timer::new(Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+            if shared.open.get() >= limits.max_connections {
+                stats.connection_refused();
+                refuse(stream, &limits).await;
+                continue;
+            }
+            let Ok(peer) = stream.peer_addr() else {
+                continue; // Gone already.
+            };
+            shared.open.set(shared.open.get() + 1);
+            stats.connection_opened();
+            let guard = ConnGuard(Rc::clone(&shared));
+            let service = Rc::clone(&service);
+            glommio::spawn_local(async move {
+                let shared = Rc::clone(&guard.0);
+                let conn = serve_connection(stream, peer, service, Rc::clone(&shared.conn));
+                or(conn, shared.abort.wait()).await;
+                drop(guard);
+            })
+            .detach();
+        };
+        drop(socket);
+        shared.conn.stopping.fire();
+        if shared.open.get() > 0 {
+            or(
+                shared.drained.wait(),
+                glommio::timer::sleep(limits.shutdown_grace),
+            )
+            .await;
+        }
+        if shared.open.get() > 0 {
+            shared.abort.fire();
+            // The aborted tasks end at their next poll.
+            or(
+                shared.drained.wait(),
+                glommio::timer::sleep(Duration::from_secs(1)),
+            )
+            .await;
+        }
+        result
+    }
+}
+
+/// Binds `addr` and serves it until `stop` fires: [`Listener::bind`] then [`Listener::run`].
+/// Use those two directly to learn the bound port or to read the [`HttpStats`].
+pub async fn serve<S: HttpService>(
+    addr: SocketAddr,
+    service: Rc<S>,
+    limits: HttpLimits,
+    stop: flume::Receiver<()>,
+) -> Result<(), HttpError> {
+    Listener::bind(addr, limits)?.run(service, stop).await
+}
+
+/// Answers `503` with `Connection: close` and closes.
+async fn refuse(mut stream: TcpStream, limits: &HttpLimits) {
+    let mut out = Vec::with_capacity(160);
+    let options = WriteOptions {
+        close: true,
+        ..WriteOptions::default()
+    };
+    HttpResponse::error(503).write_to(&mut out, options);
+    let limit = limits.write_timeout.min(Duration::from_secs(1));
+    if write_all_within(&mut stream, &out, limit).await == Some(true) {
+        let _ = stream.shutdown(std::net::Shutdown::Write).await;
+    }
+}
+
+/// Whether an accept error means the listening socket itself is broken.
+fn is_fatal(error: &glommio::GlommioError<()>) -> bool {
+    let code = match error {
+        glommio::GlommioError::IoError(e) => e.raw_os_error(),
+        glommio::GlommioError::EnhancedIoError { source, .. } => source.raw_os_error(),
+        _ => None,
+    };
+    matches!(
+        code,
+        Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP)
+    )
+}

@@ -1,0 +1,506 @@
+//! `impsd serve` as a user runs it: the real binary on free loopback ports and a real data
+//! directory, driven with raw HTTP/1.1 over `std::net::TcpStream` and with curl.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CSP12: &str = "http://www.openmobilealliance.org/DTD/WV-CSP1.2";
+const TRC12: &str = "http://www.openmobilealliance.org/DTD/WV-TRC1.2";
+
+/// Status, headers (lowercase names), body.
+struct Response(u16, Vec<(String, String)>, Vec<u8>);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server {
+    child: Child,
+    http: SocketAddr,
+    stcp: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra_config: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let bin = env!("CARGO_BIN_EXE_impsd");
+        for (user, pw) in [("alice", "a-pw"), ("bob", "b-pw")] {
+            let out = Command::new(bin)
+                .args([
+                    "users",
+                    "add",
+                    "--shards",
+                    "2",
+                    "--user",
+                    user,
+                    "--password",
+                    pw,
+                ])
+                .arg("--data-dir")
+                .arg(&data)
+                .output()
+                .expect("impsd users add");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let stcp: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let config = dir.path().join("impsd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = [\"{http}\"]\npin = false\n[cir]\ntcp = \"{stcp}\"\nudp = true\nhttp = true\n{extra_config}"
+            ),
+        )
+        .expect("config");
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("impsd serve starts");
+        let server = Server {
+            child,
+            http,
+            stcp,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Response(200, _, _)) = server.request("GET", "/health", &[], b"") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "server did not become healthy");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// One request on a fresh connection; (status, headers, body).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
+        let mut s = TcpStream::connect(self.http)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes())?;
+        s.write_all(body)?;
+        let mut r = BufReader::new(s);
+        let Response(status, headers, body) = read_response(&mut r, method == "HEAD")?;
+        Ok(Response(status, headers, body))
+    }
+
+    fn post_csp(&self, content_type: &str, body: &str) -> (u16, Vec<(String, String)>, String) {
+        let Response(status, headers, body) = self
+            .request(
+                "POST",
+                "/imps",
+                &[("Content-Type", content_type)],
+                body.as_bytes(),
+            )
+            .expect("request");
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "impsd exits 0 on SIGTERM: {status}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "impsd did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut out = String::new();
+        if let Some(mut o) = self.child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_response(r: &mut impl BufRead, head: bool) -> std::io::Result<Response> {
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line)?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; if head { 0 } else { len }];
+    r.read_exact(&mut body)?;
+    Ok(Response(status, headers, body))
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn envelope(csp: &str, trc: &str, session: Option<&str>, tid: &str, content: &str) -> String {
+    let descriptor = match session {
+        Some(s) => format!(
+            "<SessionDescriptor><SessionType>Inband</SessionType><SessionID>{s}</SessionID></SessionDescriptor>"
+        ),
+        None => "<SessionDescriptor><SessionType>Outband</SessionType></SessionDescriptor>".into(),
+    };
+    format!(
+        "<?xml version=\"1.0\"?><WV-CSP-Message xmlns=\"{csp}\"><Session>{descriptor}<Transaction>\
+         <TransactionDescriptor><TransactionMode>Request</TransactionMode><TransactionID>{tid}\
+         </TransactionID></TransactionDescriptor><TransactionContent xmlns=\"{trc}\">{content}\
+         </TransactionContent></Transaction></Session></WV-CSP-Message>"
+    )
+}
+
+fn login_body(csp: &str, trc: &str, user: &str, pw: &str, client: &str) -> String {
+    envelope(
+        csp,
+        trc,
+        None,
+        "login",
+        &format!(
+            "<Login-Request><UserID>{user}</UserID><ClientID><URL>{client}</URL></ClientID>\
+             <Password>{pw}</Password><SessionCookie>cookie-{user}</SessionCookie></Login-Request>"
+        ),
+    )
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = start + text[start..].find(close)?;
+    Some(&text[start..end])
+}
+
+fn login(server: &Server, user: &str, pw: &str, client: &str) -> String {
+    let (status, _, body) = server.post_csp(
+        "application/vnd.wv.csp.xml",
+        &login_body(CSP12, TRC12, user, pw, client),
+    );
+    assert_eq!(status, 200, "{body}");
+    between(&body, "<SessionID>", "</SessionID>")
+        .unwrap_or_else(|| panic!("no session: {body}"))
+        .to_owned()
+}
+
+#[test]
+fn content_types_versions_errors_and_metrics() {
+    let server = Server::start("");
+    let v11 = (
+        "http://www.wireless-village.org/CSP1.1",
+        "http://www.wireless-village.org/TRC1.1",
+    );
+    let v13 = (
+        "http://www.openmobilealliance.org/DTD/IMPS-CSP1.3",
+        "http://www.openmobilealliance.org/DTD/IMPS-TRC1.3",
+    );
+    for (ct, (csp, trc)) in [
+        ("application/vnd.wv.csp.xml", v11),
+        ("application/vnd.wv.csp.xml", (CSP12, TRC12)),
+        ("application/vnd.wv.csp+xml", v13),
+        ("text/xml", (CSP12, TRC12)),
+        ("application/xml; charset=utf-8", v11),
+    ] {
+        let (status, headers, body) =
+            server.post_csp(ct, &login_body(csp, trc, "alice", "a-pw", ct));
+        assert_eq!(status, 200, "{ct}: {body}");
+        assert!(
+            body.contains(csp),
+            "answered in the client's version: {body}"
+        );
+        assert!(body.contains("<Code>200</Code>"), "{body}");
+        let reply_type = header(&headers, "content-type").unwrap_or_default();
+        assert!(
+            reply_type.starts_with("application/vnd.wv.csp"),
+            "{reply_type}"
+        );
+    }
+    // WBXML (not yet) and other types: 415.
+    let body = login_body(CSP12, TRC12, "alice", "a-pw", "w");
+    assert_eq!(
+        server.post_csp("application/vnd.wv.csp.wbxml", &body).0,
+        415
+    );
+    assert_eq!(server.post_csp("text/html", &body).0, 415);
+    // Wrong password: a CSP answer, no session.
+    let (_, _, wrong) = server.post_csp(
+        "application/vnd.wv.csp.xml",
+        &login_body(CSP12, TRC12, "alice", "nope", "w"),
+    );
+    assert!(
+        wrong.contains("<Code>409</Code>") && !wrong.contains("<SessionID>"),
+        "{wrong}"
+    );
+    // Not CSP at all: HTTP 400; an unknown primitive: a CSP Status 405.
+    assert_eq!(server.post_csp("text/xml", "<html/>").0, 400);
+    let (status, _, body) = server.post_csp(
+        "text/xml",
+        &envelope(CSP12, TRC12, None, "t7", "<Teleport-Request/>"),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("<Code>405</Code>") && body.contains("<TransactionID>t7"),
+        "{body}"
+    );
+    // Unknown path and method.
+    assert_eq!(server.request("GET", "/nope", &[], b"").unwrap().0, 404);
+    assert_eq!(server.request("GET", "/imps", &[], b"").unwrap().0, 405);
+    let Response(status, _, body) = server.request("HEAD", "/health", &[], b"").unwrap();
+    assert_eq!((status, body.len()), (200, 0));
+
+    // An idle poll is an empty 200.
+    let sid = login(&server, "bob", "b-pw", "poller");
+    let (status, _, body) = server.post_csp(
+        "application/vnd.wv.csp.xml",
+        &envelope(CSP12, TRC12, Some(&sid), "p1", "<Polling-Request/>"),
+    );
+    assert_eq!((status, body.len()), (200, 0));
+
+    // Metrics: Prometheus text whose every sample parses.
+    let Response(status, _, metrics) = server.request("GET", "/metrics", &[], b"").unwrap();
+    assert_eq!(status, 200);
+    let text = String::from_utf8(metrics).unwrap();
+    let mut samples = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (name, value) = line.rsplit_once(' ').expect("name value");
+        value
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("bad sample {line}"));
+        assert!(name.starts_with("imps_"), "{line}");
+        samples += 1;
+    }
+    assert!(samples > 10);
+    let logins: u64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("imps_transactions_total")
+                && l.contains("Login-Request")
+                && l.contains("code=\"200\"")
+        })
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<u64>().ok()))
+        .sum();
+    assert_eq!(logins, 6);
+    let sessions: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("imps_sessions{"))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<u64>().ok()))
+        .sum();
+    assert_eq!(sessions, 6);
+
+    let out = server.stop();
+    assert!(out.contains("stopped"), "{out}");
+}
+
+#[test]
+fn keep_alive_pipelining_chunked_and_continue() {
+    let server = Server::start("");
+    let sid = login(&server, "alice", "a-pw", "pipeliner");
+    let ka = envelope(CSP12, TRC12, Some(&sid), "k1", "<KeepAlive-Request/>");
+    // Two requests written at once on one connection: two answers, in order.
+    let mut s = TcpStream::connect(server.http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let one = format!(
+        "POST /imps HTTP/1.1\r\nHost: t\r\nContent-Type: application/vnd.wv.csp.xml\r\nContent-Length: {}\r\n\r\n{ka}",
+        ka.len()
+    );
+    s.write_all(format!("{one}{one}").as_bytes()).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    for _ in 0..2 {
+        let Response(status, _, body) = read_response(&mut r, false).unwrap();
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).contains("KeepAlive-Response"));
+    }
+    // A chunked body on the same (kept-alive) connection.
+    let (a, b) = ka.split_at(ka.len() / 2);
+    s.write_all(
+        format!(
+            "POST /imps HTTP/1.1\r\nHost: t\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+            a.len(),
+            b.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let Response(status, _, body) = read_response(&mut r, false).unwrap();
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("KeepAlive-Response"));
+
+    // curl with Expect: 100-continue.
+    let path = server._dir.path().join("ka.xml");
+    std::fs::write(&path, &ka).unwrap();
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-v",
+            "-H",
+            "Content-Type: application/vnd.wv.csp.xml",
+            "-H",
+            "Expect: 100-continue",
+        ])
+        .arg("--data-binary")
+        .arg(format!("@{}", path.display()))
+        .arg(format!("http://{}/imps", server.http))
+        .output()
+        .expect("curl runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("100 Continue"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("KeepAlive-Response"));
+    server.stop();
+}
+
+#[test]
+fn limits_and_timeouts() {
+    let server = Server::start(
+        "[http]\nmax_body_bytes = 4096\nheader_timeout_ms = 500\nidle_timeout_ms = 500\n",
+    );
+    let big = vec![b'x'; 10_000];
+    let Response(status, _, _) = server
+        .request("POST", "/imps", &[("Content-Type", "text/xml")], &big)
+        .unwrap();
+    assert_eq!(status, 413);
+    // Malformed HTTP: 400.
+    let mut s = TcpStream::connect(server.http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"NOT HTTP AT ALL\r\n\r\n").unwrap();
+    let Response(status, _, _) = read_response(&mut BufReader::new(s), false).unwrap();
+    assert_eq!(status, 400);
+    // A slow head is cut off by the header timeout; an idle connection by the idle timeout.
+    for partial in [&b"POST /imps HTTP/1.1\r\nHost: t\r\n"[..], &b""[..]] {
+        let mut s = TcpStream::connect(server.http).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(partial).unwrap();
+        let start = Instant::now();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "closed without an answer");
+        assert!(start.elapsed() < Duration::from_secs(4));
+    }
+    // The server still serves others.
+    assert_eq!(server.request("GET", "/health", &[], b"").unwrap().0, 200);
+    server.stop();
+}
+
+fn capability(sid: &str, methods: &str, udp_port: u16) -> String {
+    envelope(
+        CSP12,
+        TRC12,
+        Some(sid),
+        "cap",
+        &format!(
+            "<ClientCapability-Request><CapabilityList>{methods}<UDPPort>{udp_port}</UDPPort>\
+             </CapabilityList></ClientCapability-Request>"
+        ),
+    )
+}
+
+#[test]
+fn cir_tcp_and_udp_wake_ups() {
+    let server = Server::start("");
+    // STCP: the capability answer advertises the listener; HELO, PING, then a wake-up.
+    let sid = login(&server, "alice", "a-pw", "phone");
+    let (_, _, caps) = server.post_csp(
+        "application/vnd.wv.csp.xml",
+        &capability(&sid, "<SupportedCIRMethod>STCP</SupportedCIRMethod>", 0),
+    );
+    assert!(
+        caps.contains(&format!("<TCPPort>{}</TCPPort>", server.stcp.port())),
+        "{caps}"
+    );
+    let tcp = TcpStream::connect(server.stcp).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut lines = BufReader::new(tcp.try_clone().unwrap());
+    let mut w = tcp;
+    let mut line = String::new();
+    w.write_all(format!("HELO {sid}\r\n").as_bytes()).unwrap();
+    lines.read_line(&mut line).unwrap();
+    assert_eq!(line.trim_end(), "OK");
+    line.clear();
+    w.write_all(b"PING\r\n").unwrap();
+    lines.read_line(&mut line).unwrap();
+    assert_eq!(line.trim_end(), "OK");
+    // The same client logging in again ends the old session: its Disconnect is queued and
+    // the client is woken on its CIR channel.
+    login(&server, "alice", "a-pw", "phone");
+    line.clear();
+    lines.read_line(&mut line).unwrap();
+    assert_eq!(line.trim_end(), "WVCI 1.2 cookie-alice");
+    // An unknown session is refused.
+    let mut bad = TcpStream::connect(server.stcp).unwrap();
+    bad.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    bad.write_all(b"HELO 0-00000000000000000000000000000000\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    BufReader::new(bad).read_line(&mut answer).unwrap();
+    assert!(answer.starts_with("ERROR"), "{answer}");
+
+    // SUDP: a datagram to the client's address and UDPPort.
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let port = udp.local_addr().unwrap().port();
+    let sid = login(&server, "bob", "b-pw", "udp-phone");
+    server.post_csp(
+        "application/vnd.wv.csp.xml",
+        &capability(&sid, "<SupportedCIRMethod>SUDP</SupportedCIRMethod>", port),
+    );
+    login(&server, "bob", "b-pw", "udp-phone");
+    let mut buf = [0u8; 256];
+    let (n, _) = udp.recv_from(&mut buf).expect("a WVCI datagram");
+    assert_eq!(&buf[..n], b"WVCI 1.2 cookie-bob");
+    server.stop();
+}
