@@ -301,6 +301,20 @@ fn content_types_versions_errors_and_metrics() {
     let Response(status, _, body) = server.request("HEAD", "/health", &[], b"").unwrap();
     assert_eq!((status, body.len()), (200, 0));
 
+    // The MSISDN header counts only from a trusted proxy (none configured here).
+    let (_, _, answer) = {
+        let r = server
+            .request(
+                "POST",
+                "/imps",
+                &[("Content-Type", "text/xml"), ("MSISDN", "+358401234567")],
+                login_body(CSP12, TRC12, "alice", "a-pw", "m").as_bytes(),
+            )
+            .unwrap();
+        (r.0, r.1, String::from_utf8_lossy(&r.2).into_owned())
+    };
+    assert!(!answer.contains("<MSISDN>"), "{answer}");
+
     // An idle poll is an empty 200.
     let sid = login(&server, "bob", "b-pw", "poller");
     let (status, _, body) = server.post_csp(
@@ -335,16 +349,33 @@ fn content_types_versions_errors_and_metrics() {
         })
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<u64>().ok()))
         .sum();
-    assert_eq!(logins, 6);
+    assert_eq!(logins, 7);
     let sessions: u64 = text
         .lines()
         .filter(|l| l.starts_with("imps_sessions{"))
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<u64>().ok()))
         .sum();
-    assert_eq!(sessions, 6);
+    assert_eq!(sessions, 7);
 
     let out = server.stop();
     assert!(out.contains("stopped"), "{out}");
+
+    // From a trusted proxy, the network's MSISDN is stamped into the login's ClientID.
+    let server = Server::start("[http]\ntrusted_proxies = [\"127.0.0.1\"]\n");
+    let r = server
+        .request(
+            "POST",
+            "/imps",
+            &[("Content-Type", "text/xml"), ("MSISDN", "+358401234567")],
+            login_body(CSP12, TRC12, "alice", "a-pw", "m").as_bytes(),
+        )
+        .unwrap();
+    let answer = String::from_utf8_lossy(&r.2);
+    assert!(
+        answer.contains("<MSISDN>+358401234567</MSISDN>"),
+        "{answer}"
+    );
+    server.stop();
 }
 
 #[test]

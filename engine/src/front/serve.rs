@@ -20,6 +20,7 @@ use imps_protocol::Limits;
 use super::csp::HttpAnswer;
 use super::service::{
     self, Endpoint, ExecutorSnapshot, ServiceConfig, cir_session, csp, endpoint, health,
+    trusted_msisdn,
 };
 use crate::cir::{
     CirConfig, CirHub, CirShared, StcpConfig, StcpListener, Validator, run_wake_inbox,
@@ -121,7 +122,12 @@ impl HttpService for ImpsService {
                 },
                 Endpoint::Csp => {
                     let ct = request.header("content-type");
-                    to_response(csp(&local, &config, ct, &request.body, peer).await)
+                    let msisdn = trusted_msisdn(
+                        request.header("msisdn").or(request.header("x-msisdn")),
+                        peer,
+                        &config.trusted_proxies,
+                    );
+                    to_response(csp(&local, &config, ct, &request.body, peer, msisdn).await)
                 }
                 Endpoint::MethodNotAllowed => {
                     HttpResponse::new(405).with_header("Allow", "GET, HEAD, POST")

@@ -174,15 +174,44 @@ pub fn endpoint(method: &str, path: &str) -> Endpoint {
     }
 }
 
-/// Answers a CSP POST: decode, route, call the owning shard, encode.
+/// The network-asserted MSISDN of a request: the `MSISDN` header, only when the request
+/// came from a trusted operator proxy.
+pub fn trusted_msisdn<'a>(
+    header: Option<&'a str>,
+    peer: SocketAddr,
+    proxies: &[IpAddr],
+) -> Option<&'a str> {
+    let value = header?.trim();
+    let plausible = !value.is_empty()
+        && value.len() <= 20
+        && value
+            .trim_start_matches('+')
+            .bytes()
+            .all(|b| b.is_ascii_digit());
+    (plausible && proxies.contains(&peer.ip())).then_some(value)
+}
+
+/// Stamps a network-asserted MSISDN into every Login-Request's ClientID: the session is
+/// then identified by what the operator's network says, not by what the handset claims.
+pub fn apply_msisdn(message: &mut imps_protocol::Message, msisdn: &str) {
+    for t in &mut message.session.transactions {
+        if let imps_protocol::Primitive::LoginRequest(login) = &mut t.content {
+            login.client_id.msisdn = Some(msisdn.to_owned());
+        }
+    }
+}
+
+/// Answers a CSP POST: decode, route, call the owning shard, encode. `msisdn` is the
+/// trusted MSISDN header, if any (see [`trusted_msisdn`]).
 pub async fn csp(
     local: &LocalShard<Shard>,
     config: &ServiceConfig,
     content_type: Option<&str>,
     body: &[u8],
     peer: SocketAddr,
+    msisdn: Option<&str>,
 ) -> HttpAnswer {
-    let (message, reply_type) = match prepare(content_type, body, &config.limits) {
+    let (mut message, reply_type) = match prepare(content_type, body, &config.limits) {
         Prepared::Message {
             message,
             reply_type,
@@ -200,6 +229,9 @@ pub async fn csp(
             return answer;
         }
     };
+    if let Some(msisdn) = msisdn {
+        apply_msisdn(&mut message, msisdn);
+    }
     // Remember which primitive each request transaction was, to count its answer.
     let names: Vec<(Option<String>, String)> = message
         .session
@@ -293,5 +325,19 @@ mod tests {
         assert_eq!(cir_session(Some("a=1&session=0-ab")), Some("0-ab"));
         assert_eq!(cir_session(Some("session=")), None);
         assert_eq!(cir_session(None), None);
+    }
+
+    #[test]
+    fn msisdn_is_trusted_only_from_proxies() {
+        let proxy: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let phone: SocketAddr = "10.9.9.9:5000".parse().unwrap();
+        let proxies = ["10.0.0.1".parse().unwrap()];
+        assert_eq!(
+            trusted_msisdn(Some("+358401234"), proxy, &proxies),
+            Some("+358401234")
+        );
+        assert_eq!(trusted_msisdn(Some("+358401234"), phone, &proxies), None);
+        assert_eq!(trusted_msisdn(Some("12; drop"), proxy, &proxies), None);
+        assert_eq!(trusted_msisdn(None, proxy, &proxies), None);
     }
 }
