@@ -38,6 +38,8 @@ pub struct EngineConfig {
     /// fdatasync. Zero (the default) syncs as soon as the previous sync is done, which
     /// groups by itself under load.
     pub commit_window: Duration,
+    /// How long an idle executor spins before it sleeps (trades CPU for fewer wake-ups).
+    pub spin_before_park: Option<Duration>,
 }
 
 impl EngineConfig {
@@ -49,6 +51,7 @@ impl EngineConfig {
             access: AccessConfig::default(),
             pin: true,
             commit_window: Duration::ZERO,
+            spin_before_park: None,
         }
     }
 }
@@ -195,6 +198,7 @@ impl Engine {
         let window = config.commit_window;
         let runtime_config = RuntimeConfig {
             pin: config.pin,
+            spin_before_park: config.spin_before_park,
             ..RuntimeConfig::with_shards(usize::from(n))
         };
         let runtime = Runtime::start_with(runtime_config, move |i| {

@@ -170,6 +170,8 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
         access: settings.access_config(),
         pin: settings.pin,
         commit_window: Duration::from_micros(settings.commit_window_us),
+        spin_before_park: (settings.spin_before_park_us > 0)
+            .then(|| Duration::from_micros(settings.spin_before_park_us)),
     })?;
     let shards = engine.shards();
     let client = engine.client();
