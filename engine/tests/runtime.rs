@@ -1137,3 +1137,46 @@ fn throughput() {
         );
     });
 }
+
+#[test]
+fn calls_from_executors_are_batched_and_answered_each() {
+    bounded(|| {
+        let runtime = start(2);
+        let results = runtime
+            .spawn_on_each(|local: LocalShard<KvCore>| async move {
+                let me = local.index();
+                let other = (me + 1) % local.shards();
+                // Many concurrent calls from tasks on this executor to the other shard
+                // (batched into few inbox items) and to itself (in place).
+                let mut pending = Vec::new();
+                for i in 0..500u64 {
+                    let local = local.clone();
+                    let target = if i % 5 == 0 { me } else { other };
+                    pending.push(glommio::spawn_local(async move {
+                        local
+                            .call_on(target, Req::Whoami)
+                            .await
+                            .map(|r| (target, r))
+                    }));
+                }
+                let mut answered = 0;
+                for p in pending {
+                    match p.await.expect("answer") {
+                        (target, Rep::Shard { shard, .. }) => {
+                            assert_eq!(shard, target);
+                            answered += 1;
+                        }
+                        (_, other) => panic!("unexpected {other:?}"),
+                    }
+                }
+                let missing = local.call_on(9, Req::Whoami).await;
+                assert!(missing.is_err());
+                answered
+            })
+            .expect("spawned");
+        for r in results {
+            assert_eq!(r.wait().expect("task"), 500);
+        }
+        runtime.shutdown().expect("shutdown");
+    });
+}

@@ -304,11 +304,7 @@ fn validator(local: LocalShard<Shard>) -> Validator {
                 session_id: session_id.clone(),
             });
             let shard = crate::shard::route(&request, local.shards(), "");
-            let reply = if shard == local.index() {
-                local.call(request).await
-            } else {
-                local.client().call_async(shard, request).await
-            };
+            let reply = local.call_on(shard, request).await;
             matches!(reply, Ok(Reply::Admin(Ok(AdminDone::SessionAlive(true)))))
         })
     })

@@ -247,11 +247,7 @@ pub async fn csp(
         .collect();
     let request = Request::csp_from(message, peer);
     let shard = route(&request, local.shards(), &config.domain);
-    let reply = if shard == local.index() {
-        local.call(request).await
-    } else {
-        local.client().call_async(shard, request).await
-    };
+    let reply = local.call_on(shard, request).await;
     let reply = match reply {
         Ok(Reply::Csp(m)) => m,
         Ok(Reply::Admin(_)) | Err(_) => {

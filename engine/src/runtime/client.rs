@@ -13,6 +13,11 @@ use super::{Clock, RuntimeError};
 pub(crate) enum Inbound<C: Core> {
     One(C::Request, flume::Sender<C::Reply>),
     Batch(Vec<C::Request>, flume::Sender<Vec<C::Reply>>),
+    /// Calls from tasks on executor `origin`, answered through its call-reply channel.
+    Calls {
+        origin: usize,
+        calls: Vec<(u64, C::Request)>,
+    },
 }
 
 impl<C: Core> Inbound<C> {
@@ -21,6 +26,7 @@ impl<C: Core> Inbound<C> {
         match self {
             Inbound::One(..) => 1,
             Inbound::Batch(requests, _) => requests.len(),
+            Inbound::Calls { calls, .. } => calls.len(),
         }
     }
 }
@@ -126,6 +132,14 @@ impl<C: Core> Client<C> {
     }
 
     /// A sender to the shard's inbox (a clone: the lock is not held while sending).
+    /// The inbox of `shard` (for batched calls from executors).
+    pub(crate) fn inbox_sender(
+        &self,
+        shard: usize,
+    ) -> Result<flume::Sender<Inbound<C>>, RuntimeError> {
+        self.inbox(shard)
+    }
+
     fn inbox(&self, shard: usize) -> Result<flume::Sender<Inbound<C>>, RuntimeError> {
         let slot = self
             .shared

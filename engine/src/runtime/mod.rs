@@ -60,6 +60,7 @@
 //! To build the core from a recovered log, use [`Runtime::start_with`], whose asynchronous
 //! factory returns the core and its [`LogSink`] together.
 
+mod calls;
 mod client;
 mod local;
 mod log;
@@ -298,6 +299,9 @@ impl<C: Core> Runtime<C> {
         let mut control_rx = Vec::with_capacity(n);
         let mut wake_tx = Vec::with_capacity(n);
         let mut wake_rx = Vec::with_capacity(n);
+        let (call_reply_tx, call_reply_rx): (Vec<_>, Vec<_>) =
+            (0..n).map(|_| flume::unbounded()).unzip();
+        let call_reply_tx = Arc::new(call_reply_tx);
         for _ in 0..n {
             let (tx, rx) = flume::bounded(config.inbox_capacity);
             inbox_tx.push(RwLock::new(Some(tx)));
@@ -366,6 +370,11 @@ impl<C: Core> Runtime<C> {
                 mesh_senders,
                 mesh_receivers,
                 client: client.clone(),
+                call_reply_tx: call_reply_tx.clone(),
+                call_reply_rx: call_reply_rx
+                    .get(index)
+                    .cloned()
+                    .ok_or(RuntimeError::Config("call reply channels".into()))?,
             };
             let (stop_tx, stop_rx) = flume::bounded::<()>(1);
             let revoke = client.revoke_on_drop(index);

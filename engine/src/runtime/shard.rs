@@ -15,6 +15,7 @@ use hashbrown::HashMap;
 
 use crate::core::{Core, LogSeq, Millis, Output, Token};
 
+use super::calls::{CallReplies, Calls, reply_loop};
 use super::client::{Client, Inbound, Job};
 use super::local::{LocalReplier, LocalReply, Notify, Tasks, reply_channel};
 use super::log::{LogError, LogSink};
@@ -87,6 +88,8 @@ enum ReplyTo<R> {
     Remote(flume::Sender<R>),
     Batch(Rc<RefCell<BatchCollector<R>>>, usize),
     Local(LocalReplier<R>),
+    /// A batched call from executor `.0`, with its id there.
+    Call(usize, u64),
 }
 
 type ShardCell<C> = Rc<RefCell<Shard<C>>>;
@@ -120,6 +123,9 @@ pub(crate) struct Shard<C: Core> {
     tasks: Rc<Tasks>,
     /// The runtime is stopping: no more requests reach the core.
     closed: bool,
+    /// Replies to batched calls, per origin executor, sent at the end of a drain.
+    call_replies: Vec<CallReplies<C::Reply>>,
+    call_reply_tx: Arc<Vec<flume::Sender<CallReplies<C::Reply>>>>,
     stats: ShardStats,
 }
 
@@ -155,6 +161,11 @@ impl<C: Core> Shard<C> {
                     self.request(now, request, ReplyTo::Batch(collector.clone(), i));
                 }
             }
+            Inbound::Calls { origin, calls } => {
+                for (id, request) in calls {
+                    self.request(now, request, ReplyTo::Call(origin, id));
+                }
+            }
         }
     }
 
@@ -165,6 +176,11 @@ impl<C: Core> Shard<C> {
             }
             Some(ReplyTo::Batch(collector, index)) => collector.borrow_mut().put(index, reply),
             Some(ReplyTo::Local(replier)) => replier.send(reply),
+            Some(ReplyTo::Call(origin, id)) => {
+                if let Some(out) = self.call_replies.get_mut(origin) {
+                    out.push((id, reply));
+                }
+            }
             None => {
                 self.stats.unknown_tokens += 1;
                 return;
@@ -223,8 +239,23 @@ impl<C: Core> Shard<C> {
             }
         }
         self.flush_mesh();
+        self.flush_call_replies();
         self.maybe_commit();
         self.rearm_timer();
+    }
+
+    /// Sends the replies to batched calls: one message per origin executor.
+    fn flush_call_replies(&mut self) {
+        for (origin, replies) in self.call_replies.iter_mut().enumerate() {
+            if replies.is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(replies);
+            if let Some(tx) = self.call_reply_tx.get(origin) {
+                // Unbounded: never blocks the shard; a stopped origin drops the replies.
+                let _ = tx.send(batch);
+            }
+        }
     }
 
     fn flush_mesh(&mut self) {
@@ -451,6 +482,10 @@ pub(crate) struct ShardInit<C: Core> {
     /// Indexed by source; `None` for itself.
     pub(crate) mesh_receivers: Vec<Option<SharedReceiver<MeshBatch<C>>>>,
     pub(crate) client: Client<C>,
+    /// Where replies to batched calls go, per origin executor.
+    pub(crate) call_reply_tx: Arc<Vec<flume::Sender<CallReplies<C::Reply>>>>,
+    /// Replies to this executor's batched calls.
+    pub(crate) call_reply_rx: flume::Receiver<CallReplies<C::Reply>>,
 }
 
 /// Tells [`Runtime::start`](super::Runtime) whether a shard came up; reports a failure if
@@ -581,6 +616,8 @@ pub(crate) async fn run_shard<C, F, Fut>(
             this: this.clone(),
             tasks: tasks.clone(),
             closed: false,
+            call_replies: (0..shards).map(|_| Vec::new()).collect(),
+            call_reply_tx: init.call_reply_tx,
             stats: ShardStats::default(),
         })
     });
@@ -588,6 +625,8 @@ pub(crate) async fn run_shard<C, F, Fut>(
         shard: shard.clone(),
         tasks: tasks.clone(),
     });
+    let calls = Calls::new(index, shards);
+    tasks.spawn(reply_loop(calls.clone(), init.call_reply_rx));
     let local = LocalShard {
         index,
         shards,
@@ -595,6 +634,7 @@ pub(crate) async fn run_shard<C, F, Fut>(
         shard: shard.clone(),
         tasks: tasks.clone(),
         client: init.client,
+        calls,
     };
 
     tasks.spawn(inbox_loop(shard.clone(), init.inbox, init.batch_max));
@@ -625,6 +665,7 @@ pub struct LocalShard<C: Core> {
     shard: Rc<RefCell<Shard<C>>>,
     tasks: Rc<Tasks>,
     client: Client<C>,
+    calls: Rc<Calls<C>>,
 }
 
 impl<C: Core> Clone for LocalShard<C> {
@@ -636,6 +677,7 @@ impl<C: Core> Clone for LocalShard<C> {
             shard: self.shard.clone(),
             tasks: self.tasks.clone(),
             client: self.client.clone(),
+            calls: self.calls.clone(),
         }
     }
 }
@@ -710,6 +752,28 @@ impl<C: Core> LocalShard<C> {
     /// Submits `request` and waits for the reply.
     pub async fn call(&self, request: C::Request) -> Result<C::Reply, RuntimeError> {
         self.submit(request).await
+    }
+
+    /// Calls `shard` from a task on this executor: in place when it is this shard,
+    /// otherwise batched with the other calls this executor makes to `shard` in the same
+    /// turn (one inbox item there, one reply message back).
+    pub async fn call_on(
+        &self,
+        shard: usize,
+        request: C::Request,
+    ) -> Result<C::Reply, RuntimeError> {
+        if shard == self.index {
+            return self.submit(request).await;
+        }
+        if shard >= self.shards {
+            return Err(RuntimeError::NoSuchShard {
+                shard,
+                shards: self.shards,
+            });
+        }
+        self.calls
+            .call(shard, request, &self.client, &self.tasks)
+            .await
     }
 
     /// Delivers this shard's wake-ups to `handler` (on this executor, during the drain that
