@@ -493,6 +493,10 @@ fn cir_tcp_and_udp_wake_ups() {
         caps.contains(&format!("<TCPPort>{}</TCPPort>", server.stcp.port())),
         "{caps}"
     );
+    // 1.2: the CIR flag says the channel is not up yet.
+    let ka = envelope(CSP12, TRC12, Some(&sid), "k", "<KeepAlive-Request/>");
+    let (_, _, before) = server.post_csp("application/vnd.wv.csp.xml", &ka);
+    assert!(before.contains("<CIR>F</CIR>"), "{before}");
     let tcp = TcpStream::connect(server.stcp).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut lines = BufReader::new(tcp.try_clone().unwrap());
@@ -505,6 +509,8 @@ fn cir_tcp_and_udp_wake_ups() {
     w.write_all(b"PING\r\n").unwrap();
     lines.read_line(&mut line).unwrap();
     assert_eq!(line.trim_end(), "OK");
+    let (_, _, after) = server.post_csp("application/vnd.wv.csp.xml", &ka);
+    assert!(after.contains("<CIR>T</CIR>"), "{after}");
     // The same client logging in again ends the old session: its Disconnect is queued and
     // the client is woken on its CIR channel.
     login(&server, "alice", "a-pw", "phone");

@@ -127,7 +127,9 @@ impl HttpService for ImpsService {
                         peer,
                         &config.trusted_proxies,
                     );
-                    to_response(csp(&local, &config, ct, &request.body, peer, msisdn).await)
+                    to_response(
+                        csp(&local, &config, ct, &request.body, peer, msisdn, Some(&hub)).await,
+                    )
                 }
                 Endpoint::MethodNotAllowed => {
                     HttpResponse::new(405).with_header("Allow", "GET, HEAD, POST")

@@ -202,7 +202,8 @@ pub fn apply_msisdn(message: &mut imps_protocol::Message, msisdn: &str) {
 }
 
 /// Answers a CSP POST: decode, route, call the owning shard, encode. `msisdn` is the
-/// trusted MSISDN header, if any (see [`trusted_msisdn`]).
+/// trusted MSISDN header, if any (see [`trusted_msisdn`]); `hub` tells whether a session's
+/// standalone TCP wake-up channel is up (the CIR flag of 1.2+ answers).
 pub async fn csp(
     local: &LocalShard<Shard>,
     config: &ServiceConfig,
@@ -210,6 +211,7 @@ pub async fn csp(
     body: &[u8],
     peer: SocketAddr,
     msisdn: Option<&str>,
+    hub: Option<&CirHub>,
 ) -> HttpAnswer {
     let (mut message, reply_type) = match prepare(content_type, body, &config.limits) {
         Prepared::Message {
@@ -248,13 +250,24 @@ pub async fn csp(
     let request = Request::csp_from(message, peer);
     let shard = route(&request, local.shards(), &config.domain);
     let reply = local.call_on(shard, request).await;
-    let reply = match reply {
+    let mut reply = match reply {
         Ok(Reply::Csp(m)) => m,
         Ok(Reply::Admin(_)) | Err(_) => {
             FRONT.with(|f| f.borrow_mut().http(503));
             return HttpAnswer::text(503, "service unavailable\n");
         }
     };
+    if let (Some(m), Some(hub)) = (reply.as_mut(), hub)
+        && m.session.cir == Some(true)
+    {
+        let up = m
+            .session
+            .descriptor
+            .session_id
+            .as_ref()
+            .is_some_and(|sid| hub.has_tcp(sid.as_str()));
+        m.session.cir = Some(up);
+    }
     FRONT.with(|f| {
         let mut f = f.borrow_mut();
         if let Some(m) = &reply {

@@ -204,6 +204,16 @@ impl Shard {
             && let Some(s) = self.sessions.get(slot)
         {
             reply.set_poll(s.outbox.has_queued());
+            // 1.2+: a session that agreed to standalone TCP wake-ups is told whether its
+            // channel is up; the front-end, which holds the channels, turns this T into F
+            // when it is not.
+            let stcp = s
+                .caps
+                .as_ref()
+                .is_some_and(|c| c.cir_methods.iter().any(|m| m == "STCP"));
+            if stcp && version != Version::V1_1 {
+                reply.session.cir = Some(true);
+            }
         }
         Some(reply)
     }
