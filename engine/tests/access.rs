@@ -375,8 +375,11 @@ fn client_capability_per_version() {
     assert_eq!(agreed.tcp_address.as_deref(), Some("127.0.0.1"));
     assert_eq!(agreed.server_poll_min, Some(10));
     assert_eq!(
-        agreed.cir_url.map(|u| u.url.0).as_deref(),
-        Some("http://127.0.0.1:8080/cir")
+        agreed.cir_url.map(|u| u.url.0),
+        Some(format!(
+            "http://127.0.0.1:8080/cir?session={}",
+            v12.session.clone().unwrap().0
+        ))
     );
 }
 

@@ -541,3 +541,36 @@ fn cir_tcp_and_udp_wake_ups() {
     assert_eq!(&buf[..n], b"WVCI 1.2 cookie-bob");
     server.stop();
 }
+
+#[test]
+fn cir_http_url_is_polled_cheaply() {
+    let server = Server::start("");
+    let sid = login(&server, "alice", "a-pw", "shttp-phone");
+    let (_, _, caps) = server.post_csp(
+        "application/vnd.wv.csp.xml",
+        &capability(&sid, "<SupportedCIRMethod>SHTTP</SupportedCIRMethod>", 0),
+    );
+    let url = between(&caps, "<CIRURL><URL>", "</URL>")
+        .expect("a CIRURL")
+        .to_owned();
+    let path = url
+        .split_once(&server.http.to_string())
+        .map(|(_, p)| p.to_owned())
+        .expect("on the HTTP listener");
+    assert_eq!(
+        server.request("GET", &path, &[], b"").unwrap().0,
+        204,
+        "nothing pending"
+    );
+    // The same client logging in again queues a Disconnect for the old session: its
+    // CIRURL now has a wake-up, taken once.
+    login(&server, "alice", "a-pw", "shttp-phone");
+    let Response(status, _, body) = server.request("GET", &path, &[], b"").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        String::from_utf8_lossy(&body).trim_end(),
+        "WVCI 1.2 cookie-alice"
+    );
+    assert_eq!(server.request("GET", &path, &[], b"").unwrap().0, 204);
+    server.stop();
+}

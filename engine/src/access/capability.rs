@@ -26,11 +26,14 @@ fn offered(config: &AccessConfig, version: Version) -> Vec<CirMethod> {
     out
 }
 
-/// Negotiates: the capabilities kept for the session and the response primitive.
+/// Negotiates: the capabilities kept for the session and the response primitive. The
+/// standalone-HTTP CIRURL names the session (`<cir_http_url>?session=<session_id>`), so
+/// that the client polls it as given.
 pub fn negotiate(
     req: &ClientCapabilityRequest,
     version: Version,
     config: &AccessConfig,
+    session_id: &str,
 ) -> (Capabilities, ClientCapabilityResponse) {
     let list = req.capability_list.clone().unwrap_or_default();
     let cir: Vec<CirMethod> = offered(config, version)
@@ -124,7 +127,7 @@ pub fn negotiate(
                     .as_ref()
                     .filter(|_| shttp)
                     .map(|u| CirUrl {
-                        url: Url(u.clone()),
+                        url: Url(format!("{u}?session={session_id}")),
                     }),
                 initial_delivery_method: delivery,
                 accepted_content_length: Some(content_length),

@@ -283,7 +283,12 @@ impl Shard {
                 None
             }
             Primitive::ClientCapabilityRequest(req) => {
-                let (caps, resp) = capability::negotiate(&req, version, &self.config);
+                let sid = self
+                    .sessions
+                    .get(slot)
+                    .map(|s| s.key.to_text(self.id))
+                    .unwrap_or_default();
+                let (caps, resp) = capability::negotiate(&req, version, &self.config, &sid);
                 if let Some(s) = self.sessions.get_mut(slot) {
                     s.caps = Some(Box::new(caps));
                 }
