@@ -53,6 +53,15 @@ macro_rules! primitives {
             /// Every modelled primitive's element name.
             pub const NAMES: &'static [&'static str] = &[$( $name, )*];
 
+            /// The element name of this primitive as a static string (`"Unsupported"` for a
+            /// recognised but unmodelled one; [`Primitive::name`] gives its own name).
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(_) => $name, )*
+                    Self::Unsupported { .. } => "Unsupported",
+                }
+            }
+
             /// The element name of this primitive.
             pub fn name(&self) -> &str {
                 match self {

@@ -12,7 +12,7 @@ use imps_protocol::Primitive;
 #[derive(Debug, Clone, Default)]
 pub struct FrontStats {
     /// Transactions answered, by request primitive and result code.
-    pub transactions: HashMap<(String, u32), u64>,
+    pub transactions: HashMap<(&'static str, u32), u64>,
     /// HTTP responses by status.
     pub http_responses: HashMap<u16, u64>,
     /// Bodies that did not decode, by the CSP status answered.
@@ -21,11 +21,8 @@ pub struct FrontStats {
 
 impl FrontStats {
     /// Counts one answered transaction.
-    pub fn transaction(&mut self, primitive: &str, code: u32) {
-        *self
-            .transactions
-            .entry((primitive.to_owned(), code))
-            .or_insert(0) += 1;
+    pub fn transaction(&mut self, primitive: &'static str, code: u32) {
+        *self.transactions.entry((primitive, code)).or_insert(0) += 1;
     }
 
     /// Counts one HTTP response.
@@ -182,7 +179,7 @@ pub fn render(
         for ((primitive, code), n) in rows {
             let labels = [
                 ("shard", i.to_string()),
-                ("primitive", primitive.clone()),
+                ("primitive", (*primitive).to_owned()),
                 ("code", code.to_string()),
             ];
             line(&mut out, "imps_transactions_total", &labels, *n);

@@ -234,18 +234,15 @@ pub async fn csp(
     if let Some(msisdn) = msisdn {
         apply_msisdn(&mut message, msisdn);
     }
-    // Remember which primitive each request transaction was, to count its answer.
-    let names: Vec<(Option<String>, String)> = message
+    // The primitives answered in place, in order (a poll is answered by queued
+    // transactions, not by a response of its own), to count each answer.
+    let names: Vec<&'static str> = message
         .session
         .transactions
         .iter()
         .filter(|t| t.descriptor.mode == TransactionMode::Request)
-        .map(|t| {
-            (
-                t.descriptor.id.as_ref().map(|i| i.0.clone()),
-                t.content.name().to_owned(),
-            )
-        })
+        .filter(|t| !matches!(t.content, imps_protocol::Primitive::PollingRequest(_)))
+        .map(|t| t.content.kind())
         .collect();
     let request = Request::csp_from(message, peer);
     let shard = route(&request, local.shards(), &config.domain);
@@ -271,17 +268,13 @@ pub async fn csp(
     FRONT.with(|f| {
         let mut f = f.borrow_mut();
         if let Some(m) = &reply {
-            for t in m
+            let answers = m
                 .session
                 .transactions
                 .iter()
-                .filter(|t| t.descriptor.mode == TransactionMode::Response)
-            {
-                let id = t.descriptor.id.as_ref().map(|i| i.0.as_str());
-                let name = names
-                    .iter()
-                    .find(|(tid, _)| tid.as_deref() == id)
-                    .map_or("unknown", |(_, n)| n.as_str());
+                .filter(|t| t.descriptor.mode == TransactionMode::Response);
+            for (i, t) in answers.enumerate() {
+                let name = names.get(i).copied().unwrap_or("Response");
                 f.transaction(name, result_code(&t.content));
             }
         }
