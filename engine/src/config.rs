@@ -69,6 +69,10 @@ pub struct AccessConfig {
     pub max_sessions_per_user: usize,
     /// Server-originated transactions queued per session before new ones are refused.
     pub outbox_limit: usize,
+    /// Contact lists one user may have (753 beyond).
+    pub max_contact_lists: usize,
+    /// Contacts one list may hold (754 beyond).
+    pub max_contacts_per_list: usize,
     /// How long an ended session's ID is remembered (to answer 600/601 instead of 604), ms.
     pub ended_memory_ms: u64,
     /// The service provider's details.
@@ -93,6 +97,8 @@ impl Default for AccessConfig {
             max_content_length: 65_536,
             max_sessions_per_user: 8,
             outbox_limit: 256,
+            max_contact_lists: 32,
+            max_contacts_per_list: 1000,
             ended_memory_ms: 3_600_000,
             sp_info: SpInfo::default(),
         }

@@ -18,6 +18,7 @@ pub mod csv;
 pub mod front;
 pub mod http;
 pub mod persist;
+pub mod presence;
 pub mod record;
 pub mod routing;
 pub mod runtime;

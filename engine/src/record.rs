@@ -46,6 +46,30 @@ pub struct UserRecord {
     pub profile: Profile,
 }
 
+/// One entry of a contact list.
+#[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(attr(allow(missing_docs)))]
+pub struct ContactRecord {
+    /// The member's normalized user ID.
+    pub user: String,
+    /// The nickname the owner gave them.
+    pub nick: Option<String>,
+}
+
+/// A contact list as stored.
+#[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(attr(allow(missing_docs)))]
+pub struct ContactListRecord {
+    /// The list ID as the owner wrote it (`wv:john/My_friends@imps.local`).
+    pub id: String,
+    /// The `DisplayName` property.
+    pub display_name: Option<String>,
+    /// The owner's default list.
+    pub default: bool,
+    /// The members, in the order added.
+    pub contacts: Vec<ContactRecord>,
+}
+
 /// One change to a shard's durable state.
 #[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[rkyv(attr(allow(missing_docs)))]
@@ -54,6 +78,10 @@ pub enum Record {
     UserPut(UserRecord),
     /// A user was removed (its normalized user ID).
     UserRemove(String),
+    /// A contact list was created or changed: (owner's normalized user ID, the whole list).
+    ContactListPut(String, ContactListRecord),
+    /// A contact list was deleted: (owner, list ID).
+    ContactListRemove(String, String),
 }
 
 /// A shard's whole durable state, as a snapshot holds it.
@@ -64,6 +92,8 @@ pub enum Record {
 pub struct ShardImage {
     /// Every user.
     pub users: Vec<UserRecord>,
+    /// Every contact list: (owner's normalized user ID, list).
+    pub contact_lists: Vec<(String, ContactListRecord)>,
 }
 
 /// Bytes that do not hold a valid archive.
@@ -125,6 +155,18 @@ mod tests {
                 sealed_password: vec![9],
                 profile: Profile::default(),
             }],
+            contact_lists: vec![(
+                "wv:bob@imps.local".into(),
+                ContactListRecord {
+                    id: "wv:bob/friends@imps.local".into(),
+                    display_name: Some("Friends".into()),
+                    default: true,
+                    contacts: vec![ContactRecord {
+                        user: "wv:alice@imps.local".into(),
+                        nick: Some("Al".into()),
+                    }],
+                },
+            )],
         };
         assert_eq!(
             ShardImage::from_bytes(&image.to_bytes().unwrap()).unwrap(),

@@ -5,7 +5,7 @@
 
 use hashbrown::HashMap;
 
-use crate::record::{Profile, UserRecord};
+use crate::record::{ContactListRecord, Profile, UserRecord};
 
 /// Handle of a user in its shard's directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,6 +22,8 @@ pub struct User {
     pub profile: Option<Box<Profile>>,
     /// Slots of the sessions this user holds.
     pub sessions: Vec<u32>,
+    /// The user's contact lists.
+    pub contact_lists: Vec<ContactListRecord>,
 }
 
 /// A shard's users.
@@ -49,6 +51,7 @@ impl Directory {
             sealed_password: record.sealed_password.into_boxed_slice(),
             profile,
             sessions: Vec::new(),
+            contact_lists: Vec::new(),
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -95,6 +98,19 @@ impl Directory {
     /// True when there are no accounts.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+
+    /// Every contact list with its owner (for snapshots).
+    pub fn contact_lists(&self) -> Vec<(String, ContactListRecord)> {
+        self.slots
+            .iter()
+            .flatten()
+            .flat_map(|u| {
+                u.contact_lists
+                    .iter()
+                    .map(|l| (u.id.to_string(), l.clone()))
+            })
+            .collect()
     }
 
     /// Every account as a record (for snapshots), in slot order.

@@ -440,7 +440,7 @@ fn service_negotiation_and_506() {
     );
     // A primitive of a service that is not implemented yet: 501.
     assert_eq!(
-        status_of(alice.call(&mut sim, GetListRequest {}.into())),
+        status_of(alice.call(&mut sim, GetPresenceRequest::default().into())),
         StatusCode::NotImplemented
     );
 }

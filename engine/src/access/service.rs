@@ -15,7 +15,7 @@ pub const LEAVES: &[&str] = &[
 ];
 
 /// The leaves this server implements today; grows as services land.
-pub const IMPLEMENTED: &[&str] = &["GETSPI"];
+pub const IMPLEMENTED: &[&str] = &["GETSPI", "GCLI", "CCLI", "DCLI", "MCLS"];
 
 /// The bit of a leaf code.
 pub fn bit(leaf: &str) -> Option<u64> {

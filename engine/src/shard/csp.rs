@@ -301,6 +301,22 @@ impl Shard {
                 }
                 Some(resp.into())
             }
+            Primitive::GetListRequest(_) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.get_list(idx).into())
+            }
+            Primitive::CreateListRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.create_list(idx, &req).into())
+            }
+            Primitive::DeleteListRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.delete_list(idx, &req).into())
+            }
+            Primitive::ListManageRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.list_manage(idx, &req, version == Version::V1_1).into())
+            }
             Primitive::Unsupported { .. } => Some(status(StatusCode::NotImplemented)),
             other if is_server_originated(&other) => Some(status(StatusCode::BadRequest)),
             _ => Some(status(StatusCode::NotImplemented)),

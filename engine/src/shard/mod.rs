@@ -102,6 +102,8 @@ pub struct Shard {
     pub(crate) supported: u64,
     pub(crate) next_txn: u64,
     outputs: VecDeque<Output<Shard>>,
+    /// The last record appended while handling the current request (its answer waits).
+    pending_record: Option<LogSeq>,
     next_seq: LogSeq,
     durable: LogSeq,
     held: VecDeque<(LogSeq, Token, Reply)>,
@@ -124,6 +126,7 @@ impl Shard {
             next_txn: 1,
             config: setup.config,
             outputs: VecDeque::new(),
+            pending_record: None,
             next_seq: setup.next_seq,
             durable,
             held: VecDeque::new(),
@@ -159,6 +162,8 @@ impl Shard {
             Record::UserRemove(id) => {
                 self.users.remove(&id);
             }
+            Record::ContactListPut(owner, list) => self.store_contact_list(&owner, list),
+            Record::ContactListRemove(owner, list) => self.drop_contact_list(&owner, &list),
         }
     }
 
@@ -166,6 +171,9 @@ impl Shard {
     pub fn restore(&mut self, image: ShardImage) {
         for user in image.users {
             self.users.put(user);
+        }
+        for (owner, list) in image.contact_lists {
+            self.store_contact_list(&owner, list);
         }
     }
 
@@ -184,6 +192,7 @@ impl Shard {
     pub fn image(&self) -> ShardImage {
         ShardImage {
             users: self.users.records(),
+            contact_lists: self.users.contact_lists(),
         }
     }
 
@@ -200,6 +209,21 @@ impl Shard {
                 let reply = Reply::Admin(Err(AdminError::Record(e.to_string())));
                 self.outputs.push_back(Output::Reply { token, reply });
             }
+        }
+    }
+
+    /// Appends a record for the request being handled; its answer is held until the record
+    /// is durable. False when the record cannot be encoded (nothing was appended).
+    pub(crate) fn append_record(&mut self, record: &Record) -> bool {
+        match record.to_bytes() {
+            Ok(bytes) => {
+                let seq = self.next_seq;
+                self.next_seq = LogSeq(seq.0 + 1);
+                self.outputs.push_back(Output::Append(bytes));
+                self.pending_record = Some(seq);
+                true
+            }
+            Err(_) => false,
         }
     }
 
@@ -269,8 +293,12 @@ impl Core for Shard {
     fn handle_request(&mut self, now: Millis, token: Token, request: Request) {
         match request {
             Request::Csp(CspRequest { message, peer }) => {
-                let reply = self.handle_csp(now, message, peer);
-                self.reply(token, Reply::Csp(reply));
+                let reply = Reply::Csp(self.handle_csp(now, message, peer));
+                match self.pending_record.take() {
+                    // Acknowledged only once what it changed is on disk.
+                    Some(seq) => self.held.push_back((seq, token, reply)),
+                    None => self.reply(token, reply),
+                }
             }
             Request::Admin(op) => self.handle_admin(now, token, op),
         }
