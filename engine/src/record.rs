@@ -70,6 +70,18 @@ pub struct ContactListRecord {
     pub contacts: Vec<ContactRecord>,
 }
 
+/// What an attribute list applies to.
+#[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(attr(allow(missing_docs)))]
+pub enum AttributeTarget {
+    /// The owner's default attribute list.
+    Default,
+    /// One watcher (normalized user ID).
+    User(String),
+    /// The members of one of the owner's contact lists (normalized list ID).
+    List(String),
+}
+
 /// One change to a shard's durable state.
 #[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[rkyv(attr(allow(missing_docs)))]
@@ -82,6 +94,10 @@ pub enum Record {
     ContactListPut(String, ContactListRecord),
     /// A contact list was deleted: (owner, list ID).
     ContactListRemove(String, String),
+    /// An attribute list was set: (owner, target, attribute names).
+    AttributeListPut(String, AttributeTarget, Vec<String>),
+    /// An attribute list was removed: (owner, target).
+    AttributeListRemove(String, AttributeTarget),
 }
 
 /// A shard's whole durable state, as a snapshot holds it.
@@ -94,6 +110,8 @@ pub struct ShardImage {
     pub users: Vec<UserRecord>,
     /// Every contact list: (owner's normalized user ID, list).
     pub contact_lists: Vec<(String, ContactListRecord)>,
+    /// Every attribute list: (owner, target, attribute names).
+    pub attribute_lists: Vec<(String, AttributeTarget, Vec<String>)>,
 }
 
 /// Bytes that do not hold a valid archive.
@@ -166,6 +184,11 @@ mod tests {
                         nick: Some("Al".into()),
                     }],
                 },
+            )],
+            attribute_lists: vec![(
+                "wv:bob@imps.local".into(),
+                AttributeTarget::List("wv:bob/friends@imps.local".into()),
+                vec!["OnlineStatus".into(), "StatusText".into()],
             )],
         };
         assert_eq!(

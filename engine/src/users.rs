@@ -5,7 +5,7 @@
 
 use hashbrown::HashMap;
 
-use crate::record::{ContactListRecord, Profile, UserRecord};
+use crate::record::{AttributeTarget, ContactListRecord, Profile, UserRecord};
 
 /// Handle of a user in its shard's directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,6 +24,8 @@ pub struct User {
     pub sessions: Vec<u32>,
     /// The user's contact lists.
     pub contact_lists: Vec<ContactListRecord>,
+    /// The user's attribute lists: what each target is authorized to see.
+    pub attribute_lists: Vec<(AttributeTarget, Vec<String>)>,
 }
 
 /// A shard's users.
@@ -52,6 +54,7 @@ impl Directory {
             profile,
             sessions: Vec::new(),
             contact_lists: Vec::new(),
+            attribute_lists: Vec::new(),
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -109,6 +112,19 @@ impl Directory {
                 u.contact_lists
                     .iter()
                     .map(|l| (u.id.to_string(), l.clone()))
+            })
+            .collect()
+    }
+
+    /// Every attribute list with its owner (for snapshots).
+    pub fn attribute_lists(&self) -> Vec<(String, AttributeTarget, Vec<String>)> {
+        self.slots
+            .iter()
+            .flatten()
+            .flat_map(|u| {
+                u.attribute_lists
+                    .iter()
+                    .map(|(t, names)| (u.id.to_string(), t.clone(), names.clone()))
             })
             .collect()
     }

@@ -249,3 +249,84 @@ fn acknowledged_only_when_durable_and_recovered_from_the_log() {
     restored.restore(image.clone());
     assert_eq!(restored.image(), image);
 }
+
+#[test]
+fn attribute_lists_for_users_lists_and_default() {
+    let (mut sim, mut alice) = sim(AccessConfig::default());
+    let friends = "wv:alice/friends@imps.local";
+    assert_eq!(
+        code(alice.call(&mut sim, create(friends, &[("bob", None)], &[]))),
+        200
+    );
+    let attrs = PresenceSubList::naming(["OnlineStatus", "StatusText", "VendorMood"]);
+    let made = CreateAttributeListRequest {
+        sub_list: attrs.clone(),
+        user_ids: vec![UserId("bob".into())],
+        contact_lists: vec![ContactListId(friends.into())],
+        default_list: Some(true),
+    };
+    assert_eq!(code(alice.call(&mut sim, made.into())), 200);
+    // A list that is not hers: 700.
+    let foreign = CreateAttributeListRequest {
+        sub_list: attrs.clone(),
+        user_ids: vec![],
+        contact_lists: vec![ContactListId("wv:bob/friends@imps.local".into())],
+        default_list: None,
+    };
+    assert_eq!(code(alice.call(&mut sim, foreign.into())), 700);
+    let get = |sim: &mut Sim, alice: &mut SimClient, users: Vec<UserId>| {
+        let req = GetAttributeListRequest {
+            default_list: Some(true),
+            contact_lists: vec![],
+            users: vec![],
+            user_ids: users,
+        };
+        match alice.call(sim, req.into()) {
+            Some(Primitive::GetAttributeListResponse(r)) => *r,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let all = get(&mut sim, &mut alice, vec![]);
+    assert_eq!(all.result.code, 200);
+    let default = all.default_attribute_list.expect("default list");
+    assert_eq!(
+        default.sub_lists[0].names(),
+        ["OnlineStatus", "StatusText", "VendorMood"]
+    );
+    assert_eq!(all.presences.len(), 2, "bob and the friends list");
+    assert!(all.presences.iter().any(|p| p.contact_list.is_some()));
+    let carol = get(&mut sim, &mut alice, vec![UserId("carol".into())]);
+    assert!(carol.presences.is_empty());
+    let del = DeleteAttributeListRequest {
+        user_ids: vec![UserId("wv:bob@imps.local".into())],
+        contact_lists: vec![],
+        default_list: None,
+    };
+    assert_eq!(code(alice.call(&mut sim, del.into())), 200);
+    let after = get(&mut sim, &mut alice, vec![]);
+    assert_eq!(after.presences.len(), 1);
+    assert!(after.presences[0].contact_list.is_some());
+    // Stored durably: the log replays into the same lists.
+    let shard =
+        imps_engine::access::session_id::parse_session_id(alice.session.as_ref().unwrap().as_str())
+            .unwrap()
+            .0;
+    let mut fresh = Shard::new(ShardSetup {
+        id: shard,
+        shards: 2,
+        config: AccessConfig::default(),
+        master_key: [0x5A; 32],
+        seed: [4; 32],
+        next_seq: LogSeq(1),
+    });
+    for bytes in sim.log(shard) {
+        fresh.apply(Record::from_bytes(bytes).expect("record"));
+    }
+    let image = fresh.image();
+    assert_eq!(
+        image.attribute_lists.len(),
+        2,
+        "{:?}",
+        image.attribute_lists
+    );
+}

@@ -15,7 +15,9 @@ pub const LEAVES: &[&str] = &[
 ];
 
 /// The leaves this server implements today; grows as services land.
-pub const IMPLEMENTED: &[&str] = &["GETSPI", "GCLI", "CCLI", "DCLI", "MCLS"];
+pub const IMPLEMENTED: &[&str] = &[
+    "GETSPI", "GCLI", "CCLI", "DCLI", "MCLS", "CALI", "DALI", "GALS",
+];
 
 /// The bit of a leaf code.
 pub fn bit(leaf: &str) -> Option<u64> {

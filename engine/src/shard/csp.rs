@@ -317,6 +317,18 @@ impl Shard {
                 let idx = self.sessions.get(slot)?.user;
                 Some(self.list_manage(idx, &req, version == Version::V1_1).into())
             }
+            Primitive::CreateAttributeListRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.create_attribute_list(idx, &req).into())
+            }
+            Primitive::DeleteAttributeListRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.delete_attribute_list(idx, &req).into())
+            }
+            Primitive::GetAttributeListRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.get_attribute_list(idx, &req).into())
+            }
             Primitive::Unsupported { .. } => Some(status(StatusCode::NotImplemented)),
             other if is_server_originated(&other) => Some(status(StatusCode::BadRequest)),
             _ => Some(status(StatusCode::NotImplemented)),

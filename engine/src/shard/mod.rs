@@ -164,6 +164,12 @@ impl Shard {
             }
             Record::ContactListPut(owner, list) => self.store_contact_list(&owner, list),
             Record::ContactListRemove(owner, list) => self.drop_contact_list(&owner, &list),
+            Record::AttributeListPut(owner, target, names) => {
+                self.store_attribute_list(&owner, target, names);
+            }
+            Record::AttributeListRemove(owner, target) => {
+                self.drop_attribute_list(&owner, &target);
+            }
         }
     }
 
@@ -174,6 +180,9 @@ impl Shard {
         }
         for (owner, list) in image.contact_lists {
             self.store_contact_list(&owner, list);
+        }
+        for (owner, target, names) in image.attribute_lists {
+            self.store_attribute_list(&owner, target, names);
         }
     }
 
@@ -193,6 +202,7 @@ impl Shard {
         ShardImage {
             users: self.users.records(),
             contact_lists: self.users.contact_lists(),
+            attribute_lists: self.users.attribute_lists(),
         }
     }
 

@@ -363,6 +363,24 @@ macro_rules! presence_sub_list {
                 }
             }
 
+            /// A list naming `names` with empty attribute elements (as requests and
+            /// attribute lists carry them); names this crate does not model are kept as
+            /// unknown elements.
+            pub fn naming<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+                let mut out = Self::default();
+                for name in names {
+                    match name {
+                        $( $tag => out.$field = Some(Default::default()), )*
+                        other => out.unknown.push($crate::raw::RawElement {
+                            name: other.to_owned(),
+                            attributes: Vec::new(),
+                            children: Vec::new(),
+                        }),
+                    }
+                }
+                out
+            }
+
             /// Keeps only the attributes `allowed` says yes to (by element name).
             pub fn retain(&mut self, mut allowed: impl FnMut(&str) -> bool) {
                 $( if !allowed($tag) { self.$field = None; } )*
@@ -485,6 +503,14 @@ mod tests {
             current.status_text.and_then(|s| s.value).as_deref(),
             Some("new")
         );
+    }
+
+    #[test]
+    fn naming_builds_request_lists() {
+        let list = PresenceSubList::naming(["StatusMood", "OnlineStatus", "x:Vendor"]);
+        assert_eq!(list.names(), vec!["OnlineStatus", "StatusMood", "Vendor"]);
+        assert_eq!(list.status_mood, Some(StatusMood::default()));
+        assert!(PresenceSubList::naming([]).is_empty());
     }
 
     #[test]
