@@ -127,20 +127,14 @@ pub struct ProvisionReport {
 }
 
 impl Provisioner {
-    /// Opens the data directory at `path` and loads every shard. A new directory gets
-    /// `shards` shards (`None`: `default_shards`); an existing one must have `shards` when it
-    /// is given. Fails when a server holds the directory.
+    /// Opens the data directory at `path` (see [`DataDir::open_as`] for `shards`) and loads
+    /// every shard. Fails when a server holds the directory.
     pub fn open(
         path: &Path,
         shards: Option<u16>,
-        default_shards: u16,
         config: AccessConfig,
     ) -> Result<Self, PersistError> {
-        let dir = match shards {
-            None if path.join("FORMAT").exists() => DataDir::open_existing(path)?,
-            None => DataDir::open(path, default_shards)?,
-            Some(n) => DataDir::open(path, n)?,
-        };
+        let dir = DataDir::open_as(path, shards)?;
         let lock = dir.lock()?;
         let key = dir.master_key()?;
         let mut cores = Vec::new();

@@ -175,15 +175,7 @@ impl LogSink for DiskLog {
 impl Engine {
     /// Opens and locks the data directory, recovers every shard, and starts the executors.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
-        let cores = std::thread::available_parallelism()
-            .map(|n| u16::try_from(n.get()).unwrap_or(1))
-            .unwrap_or(1);
-        let path = &config.data_dir;
-        let dir = match config.shards {
-            None if path.join("FORMAT").exists() => DataDir::open_existing(path)?,
-            None => DataDir::open(path, cores)?,
-            Some(n) => DataDir::open(path, n)?,
-        };
+        let dir = DataDir::open_as(&config.data_dir, config.shards)?;
         let lock = dir.lock()?;
         let key = dir.master_key()?;
         let n = dir.shards();

@@ -105,7 +105,7 @@ fn main() {
     let digest = args.next().is_some_and(|a| a == "digest");
     let dir = std::env::temp_dir().join(format!("imps-login-storm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut p = Provisioner::open(&dir, Some(2), 2, AccessConfig::default()).expect("data dir");
+    let mut p = Provisioner::open(&dir, Some(2), AccessConfig::default()).expect("data dir");
     for i in 0..users {
         p.put_user(&format!("user{i}"), "pass", Default::default())
             .expect("user");

@@ -173,14 +173,11 @@ enum UsersCommand {
 }
 
 fn open(store: &Store) -> anyhow::Result<Provisioner> {
-    let cores = std::thread::available_parallelism()
-        .map(|n| u16::try_from(n.get()).unwrap_or(1))
-        .unwrap_or(1);
     let config = AccessConfig {
         domain: store.domain.clone(),
         ..AccessConfig::default()
     };
-    Provisioner::open(&store.data_dir, store.shards, cores, config)
+    Provisioner::open(&store.data_dir, store.shards, config)
         .with_context(|| format!("cannot open data directory {}", store.data_dir.display()))
 }
 

@@ -76,6 +76,22 @@ impl DataDir {
         Ok(dir)
     }
 
+    /// Opens the data directory at `path` as a server or tool started with `--shards`
+    /// would: with `Some(n)` it must have (or is created with) `n` shards; with `None` an
+    /// existing directory keeps its own count and a new one gets one shard per core.
+    pub fn open_as(path: impl Into<PathBuf>, shards: Option<u16>) -> Result<DataDir> {
+        let path = path.into();
+        match shards {
+            Some(n) => DataDir::open(path, n),
+            None if path.join(FORMAT_FILE).exists() => DataDir::open_existing(path),
+            None => {
+                let cores = std::thread::available_parallelism()
+                    .map_or(1, |n| u16::try_from(n.get()).unwrap_or(1));
+                DataDir::open(path, cores)
+            }
+        }
+    }
+
     /// Opens an existing data directory, taking the shard count from its FORMAT file.
     pub fn open_existing(path: impl Into<PathBuf>) -> Result<DataDir> {
         let path = path.into();
