@@ -118,7 +118,7 @@ impl Shard {
                 .collect();
             for target in targets {
                 let record = Record::AttributeListPut(owner.clone(), target.clone(), names.clone());
-                if !self.append_record(&record) {
+                if self.append_record(&record).is_err() {
                     return Err(StatusCode::ServerError);
                 }
                 self.store_attribute_list(&owner, target, names.clone());
@@ -148,7 +148,7 @@ impl Shard {
                 .ok_or(StatusCode::InvalidSession)?;
             for target in targets {
                 let record = Record::AttributeListRemove(owner.clone(), target.clone());
-                if !self.append_record(&record) {
+                if self.append_record(&record).is_err() {
                     return Err(StatusCode::ServerError);
                 }
                 self.drop_attribute_list(&owner, &target);

@@ -182,7 +182,7 @@ impl Shard {
     /// Stores a changed list and logs it (the answer waits for the record to be durable).
     fn put_contact_list(&mut self, owner: &str, list: ContactListRecord) -> Result<(), StatusCode> {
         let record = Record::ContactListPut(owner.to_owned(), list.clone());
-        if !self.append_record(&record) {
+        if self.append_record(&record).is_err() {
             return Err(StatusCode::ServerError);
         }
         self.store_contact_list(owner, list);
@@ -260,7 +260,7 @@ impl Shard {
                 return Err(StatusCode::ContactListMissing);
             }
             let record = Record::ContactListRemove(owner.clone(), req.contact_list.0.clone());
-            if !self.append_record(&record) {
+            if self.append_record(&record).is_err() {
                 return Err(StatusCode::ServerError);
             }
             self.drop_contact_list(&owner, req.contact_list.as_str());

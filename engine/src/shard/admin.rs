@@ -89,6 +89,13 @@ pub enum AdminError {
 }
 
 impl Shard {
+    /// Appends `record`; `done` once it is durable, or why it could not be written.
+    fn logged(&mut self, record: &Record, done: AdminDone) -> Result<AdminDone, AdminError> {
+        self.append_record(record)
+            .map(|()| done)
+            .map_err(|e| AdminError::Record(e.to_string()))
+    }
+
     pub(crate) fn handle_admin(&mut self, now: Millis, token: Token, op: Admin) {
         let domain = self.config.domain.clone();
         let normalize = |user: &str| {
@@ -115,11 +122,8 @@ impl Shard {
                     profile,
                 };
                 self.users.put(record.clone());
-                self.append_then_reply(
-                    &Record::UserPut(record),
-                    token,
-                    Reply::Admin(Ok(AdminDone::UserPut)),
-                );
+                let done = self.logged(&Record::UserPut(record), AdminDone::UserPut);
+                self.reply(token, Reply::Admin(done));
             }
             Admin::RemoveUser { user } => {
                 let id = match normalize(&user) {
@@ -134,11 +138,8 @@ impl Shard {
                 self.end_user_sessions(now, idx, StatusCode::ForcedLogout);
                 self.users.remove(&id);
                 self.challenges.remove(&idx);
-                self.append_then_reply(
-                    &Record::UserRemove(id),
-                    token,
-                    Reply::Admin(Ok(AdminDone::UserRemoved)),
-                );
+                let done = self.logged(&Record::UserRemove(id), AdminDone::UserRemoved);
+                self.reply(token, Reply::Admin(done));
             }
             Admin::Disconnect { user } => {
                 let id = match normalize(&user) {

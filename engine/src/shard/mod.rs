@@ -33,7 +33,7 @@ use crate::access::session_id::parse_session_id;
 use crate::config::AccessConfig;
 use crate::core::{Core, LogSeq, Millis, Output, Token};
 use crate::credentials::Sealer;
-use crate::record::{Record, ShardImage};
+use crate::record::{Record, RecordError, ShardImage};
 use crate::routing::owner_of_key;
 use crate::users::{Directory, UserIdx};
 
@@ -206,39 +206,24 @@ impl Shard {
         }
     }
 
-    /// Appends a record to the log; `reply` is sent once it is durable.
-    pub(crate) fn append_then_reply(&mut self, record: &Record, token: Token, reply: Reply) {
-        match record.to_bytes() {
-            Ok(bytes) => {
-                let seq = self.next_seq;
-                self.next_seq = LogSeq(seq.0 + 1);
-                self.outputs.push_back(Output::Append(bytes));
-                self.held.push_back((seq, token, reply));
-            }
-            Err(e) => {
-                let reply = Reply::Admin(Err(AdminError::Record(e.to_string())));
-                self.outputs.push_back(Output::Reply { token, reply });
-            }
-        }
-    }
-
     /// Appends a record for the request being handled; its answer is held until the record
-    /// is durable. False when the record cannot be encoded (nothing was appended).
-    pub(crate) fn append_record(&mut self, record: &Record) -> bool {
-        match record.to_bytes() {
-            Ok(bytes) => {
-                let seq = self.next_seq;
-                self.next_seq = LogSeq(seq.0 + 1);
-                self.outputs.push_back(Output::Append(bytes));
-                self.pending_record = Some(seq);
-                true
-            }
-            Err(_) => false,
-        }
+    /// is durable. Fails when the record cannot be encoded (nothing was appended).
+    pub(crate) fn append_record(&mut self, record: &Record) -> Result<(), RecordError> {
+        let bytes = record.to_bytes()?;
+        let seq = self.next_seq;
+        self.next_seq = LogSeq(seq.0 + 1);
+        self.outputs.push_back(Output::Append(bytes));
+        self.pending_record = Some(seq);
+        Ok(())
     }
 
+    /// Answers the request being handled: at once, or, when its handling appended a
+    /// record, once that record is durable (acknowledged means on disk).
     pub(crate) fn reply(&mut self, token: Token, reply: Reply) {
-        self.outputs.push_back(Output::Reply { token, reply });
+        match self.pending_record.take() {
+            Some(seq) => self.held.push_back((seq, token, reply)),
+            None => self.outputs.push_back(Output::Reply { token, reply }),
+        }
     }
 
     /// Wakes the client of `slot` unless it was woken and has not come back since.
@@ -304,11 +289,7 @@ impl Core for Shard {
         match request {
             Request::Csp(CspRequest { message, peer }) => {
                 let reply = Reply::Csp(self.handle_csp(now, message, peer));
-                match self.pending_record.take() {
-                    // Acknowledged only once what it changed is on disk.
-                    Some(seq) => self.held.push_back((seq, token, reply)),
-                    None => self.reply(token, reply),
-                }
+                self.reply(token, reply);
             }
             Request::Admin(op) => self.handle_admin(now, token, op),
         }
