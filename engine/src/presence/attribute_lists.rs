@@ -17,13 +17,6 @@ use crate::users::UserIdx;
 /// Attribute lists one user may hold (755 beyond).
 const MAX_ATTRIBUTE_LISTS: usize = 256;
 
-fn status(code: StatusCode) -> Status {
-    Status {
-        result: CspResult::new(code),
-        client_id: None,
-    }
-}
-
 impl Shard {
     /// Stores an attribute list (recovery and changes), replacing one for the same target.
     pub(crate) fn store_attribute_list(
@@ -125,7 +118,7 @@ impl Shard {
             }
             Ok(())
         })();
-        status(result.err().unwrap_or(StatusCode::Successful))
+        Status::new(result.err().unwrap_or(StatusCode::Successful))
     }
 
     /// `DeleteAttributeList-Request`.
@@ -155,7 +148,7 @@ impl Shard {
             }
             Ok(())
         })();
-        status(result.err().unwrap_or(StatusCode::Successful))
+        Status::new(result.err().unwrap_or(StatusCode::Successful))
     }
 
     /// `GetAttributeList-Request`: the default list when asked, and the lists of the users

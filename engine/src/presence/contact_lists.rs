@@ -34,13 +34,6 @@ fn same_list(stored: &str, norm: &str, domain: &str) -> bool {
         .is_ok_and(|n| n == norm)
 }
 
-fn status(code: StatusCode) -> Status {
-    Status {
-        result: CspResult::new(code),
-        client_id: None,
-    }
-}
-
 fn properties(list: &ContactListRecord) -> ContactListProperties {
     let mut properties = Vec::new();
     if let Some(name) = &list.display_name {
@@ -241,7 +234,7 @@ impl Shard {
             }
             self.put_contact_list(&owner, list)
         })();
-        status(result.err().unwrap_or(StatusCode::Successful))
+        Status::new(result.err().unwrap_or(StatusCode::Successful))
     }
 
     /// `DeleteList-Request`: 700 when it does not exist.
@@ -266,7 +259,7 @@ impl Shard {
             self.drop_contact_list(&owner, req.contact_list.as_str());
             Ok(())
         })();
-        status(result.err().unwrap_or(StatusCode::Successful))
+        Status::new(result.err().unwrap_or(StatusCode::Successful))
     }
 
     /// `ListManage-Request`: add or remove contacts, set properties, and (when asked, and

@@ -32,11 +32,7 @@ enum Found {
 }
 
 fn status(code: StatusCode) -> Primitive {
-    Status {
-        result: CspResult::new(code),
-        client_id: None,
-    }
-    .into()
+    Status::new(code).into()
 }
 
 fn response(id: Option<TransactionId>, content: Primitive) -> Transaction {

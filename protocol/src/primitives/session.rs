@@ -193,6 +193,16 @@ element! {
     }
 }
 
+impl Status {
+    /// A `Status` carrying `code` and its standard description.
+    pub fn new(code: crate::StatusCode) -> Self {
+        Self {
+            result: CspResult::new(code),
+            client_id: None,
+        }
+    }
+}
+
 element! {
     /// `IDList`: identifiers to verify (VerifyID-Request, 1.2).
     pub struct IdList {
