@@ -19,25 +19,14 @@ use imps_protocol::{
     decode_with, encode_xml_into,
 };
 
-/// An HTTP answer, before the HTTP layer frames it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpAnswer {
-    /// HTTP status.
-    pub status: u16,
-    /// `Content-Type` of the body, if any.
-    pub content_type: Option<String>,
-    /// The body.
-    pub body: Vec<u8>,
-}
+use crate::http::HttpResponse;
 
-impl HttpAnswer {
-    /// A plain-text answer.
-    pub fn text(status: u16, text: &str) -> Self {
-        Self {
-            status,
-            content_type: Some("text/plain; charset=utf-8".into()),
-            body: text.as_bytes().to_vec(),
-        }
+/// A plain-text answer.
+pub fn text(status: u16, text: &str) -> HttpResponse {
+    HttpResponse {
+        content_type: Some("text/plain; charset=utf-8".into()),
+        body: text.as_bytes().to_vec(),
+        ..HttpResponse::new(status)
     }
 }
 
@@ -54,7 +43,7 @@ pub enum Prepared {
     /// Nothing to route: answer this at once.
     Answer {
         /// The answer.
-        answer: HttpAnswer,
+        answer: HttpResponse,
         /// The CSP status it carries, when it is a CSP answer (for metrics).
         csp_status: Option<u16>,
     },
@@ -67,14 +56,14 @@ pub fn prepare(content_type: Option<&str>, body: &[u8], limits: &Limits) -> Prep
         Some(Some(ct)) => Some(ct),
         Some(None) => {
             return Prepared::Answer {
-                answer: HttpAnswer::text(415, "unsupported content type: CSP XML expected\n"),
+                answer: text(415, "unsupported content type: CSP XML expected\n"),
                 csp_status: None,
             };
         }
     };
     if ct.is_some_and(|c| c.encoding == Encoding::Wbxml) {
         return Prepared::Answer {
-            answer: HttpAnswer::text(415, "WBXML is not supported yet; send CSP XML\n"),
+            answer: text(415, "WBXML is not supported yet; send CSP XML\n"),
             csp_status: None,
         };
     }
@@ -120,7 +109,7 @@ fn decode_failure(
             400
         };
         return Prepared::Answer {
-            answer: HttpAnswer::text(status, &format!("not a CSP message: {e}\n")),
+            answer: text(status, &format!("not a CSP message: {e}\n")),
             csp_status: None,
         };
     }
@@ -146,10 +135,10 @@ fn decode_failure(
     let mut body = Vec::with_capacity(512);
     encode_xml_into(&message, &mut body);
     Prepared::Answer {
-        answer: HttpAnswer {
-            status: 200,
+        answer: HttpResponse {
             content_type: Some(reply_content_type(content_type, version)),
             body,
+            ..HttpResponse::new(200)
         },
         csp_status: Some(code.code()),
     }
@@ -175,21 +164,13 @@ fn sniff_element(head: &[u8], name: &str) -> Option<String> {
 }
 
 /// The HTTP answer to an engine reply.
-pub fn answer(reply: Option<&Message>, reply_type: &str) -> HttpAnswer {
+pub fn answer(reply: Option<&Message>, reply_type: &str) -> HttpResponse {
     match reply {
-        None => HttpAnswer {
-            status: 200,
-            content_type: None,
-            body: Vec::new(),
-        },
+        None => HttpResponse::new(200),
         Some(message) => {
             let mut body = Vec::with_capacity(1024);
             encode_xml_into(message, &mut body);
-            HttpAnswer {
-                status: 200,
-                content_type: Some(reply_type.to_owned()),
-                body,
-            }
+            HttpResponse::ok(reply_type, body)
         }
     }
 }
@@ -201,7 +182,7 @@ mod tests {
 
     const KA: &str = "<?xml version=\"1.0\"?><WV-CSP-Message xmlns=\"http://www.openmobilealliance.org/DTD/WV-CSP1.2\"><Session><SessionDescriptor><SessionType>Inband</SessionType><SessionID>0-abc</SessionID></SessionDescriptor><Transaction><TransactionDescriptor><TransactionMode>Request</TransactionMode><TransactionID>t9</TransactionID></TransactionDescriptor><TransactionContent xmlns=\"http://www.openmobilealliance.org/DTD/WV-TRC1.2\">CONTENT</TransactionContent></Transaction></Session></WV-CSP-Message>";
 
-    fn answer_of(p: Prepared) -> (HttpAnswer, Option<u16>) {
+    fn answer_of(p: Prepared) -> (HttpResponse, Option<u16>) {
         match p {
             Prepared::Answer { answer, csp_status } => (answer, csp_status),
             Prepared::Message { .. } => panic!("expected an answer"),

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use imps_protocol::Limits;
 
-use super::csp::HttpAnswer;
+use super::csp::text;
 use super::service::{
     self, Endpoint, ExecutorSnapshot, ServiceConfig, cir_session, csp, endpoint, health,
     trusted_msisdn,
@@ -85,15 +85,6 @@ struct ImpsService {
     hub: Rc<CirHub>,
 }
 
-fn to_response(a: HttpAnswer) -> HttpResponse {
-    HttpResponse {
-        status: a.status,
-        content_type: a.content_type,
-        headers: Vec::new(),
-        body: a.body,
-    }
-}
-
 impl HttpService for ImpsService {
     fn call(
         &self,
@@ -111,14 +102,14 @@ impl HttpService for ImpsService {
                 Method::Other(_) => "OTHER",
             };
             match endpoint(method, &request.path) {
-                Endpoint::Health => to_response(health()),
-                Endpoint::Metrics => to_response(metrics(&local).await),
+                Endpoint::Health => health(),
+                Endpoint::Metrics => metrics(&local).await,
                 Endpoint::Cir => match cir_session(request.query()) {
                     Some(session) => match hub.take_http_pending(session) {
-                        Some(line) => to_response(HttpAnswer::text(200, &format!("{line}\r\n"))),
+                        Some(line) => text(200, &format!("{line}\r\n")),
                         None => HttpResponse::new(204),
                     },
-                    None => to_response(HttpAnswer::text(400, "session=<SessionID> expected\n")),
+                    None => text(400, "session=<SessionID> expected\n"),
                 },
                 Endpoint::Csp => {
                     let ct = request.header("content-type");
@@ -127,9 +118,7 @@ impl HttpService for ImpsService {
                         peer,
                         &config.trusted_proxies,
                     );
-                    to_response(
-                        csp(&local, &config, ct, &request.body, peer, msisdn, Some(&hub)).await,
-                    )
+                    csp(&local, &config, ct, &request.body, peer, msisdn, Some(&hub)).await
                 }
                 Endpoint::MethodNotAllowed => {
                     HttpResponse::new(405).with_header("Allow", "GET, HEAD, POST")
@@ -141,7 +130,7 @@ impl HttpService for ImpsService {
 }
 
 /// Gathers every executor's numbers and renders them.
-async fn metrics(local: &LocalShard<Shard>) -> HttpAnswer {
+async fn metrics(local: &LocalShard<Shard>) -> HttpResponse {
     let mut all: Vec<ExecutorSnapshot> = Vec::with_capacity(local.shards());
     for i in 0..local.shards() {
         let snap = if i == local.index() {
@@ -157,11 +146,7 @@ async fn metrics(local: &LocalShard<Shard>) -> HttpAnswer {
         };
         all.push(snap.unwrap_or_default());
     }
-    HttpAnswer {
-        status: 200,
-        content_type: Some("text/plain; version=0.0.4".into()),
-        body: service::render_snapshots(&all).into_bytes(),
-    }
+    HttpResponse::ok("text/plain; version=0.0.4", service::render_snapshots(&all))
 }
 
 /// Starts the engine and every listener.

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use imps_protocol::{Limits, TransactionMode};
 
-use super::csp::{HttpAnswer, Prepared, answer, prepare};
+use super::csp::{Prepared, answer, prepare, text};
 use super::metrics::{FrontStats, ShardGauges, render, result_code};
 use crate::cir::CirHub;
+use crate::http::HttpResponse;
 use crate::http::HttpStats;
 use crate::runtime::LocalShard;
 use crate::shard::{Reply, Request, Shard, route};
@@ -212,7 +213,7 @@ pub async fn csp(
     peer: SocketAddr,
     msisdn: Option<&str>,
     hub: Option<&CirHub>,
-) -> HttpAnswer {
+) -> HttpResponse {
     let (mut message, reply_type) = match prepare(content_type, body, &config.limits) {
         Prepared::Message {
             message,
@@ -251,7 +252,7 @@ pub async fn csp(
         Ok(Reply::Csp(m)) => m,
         Ok(Reply::Admin(_)) | Err(_) => {
             FRONT.with(|f| f.borrow_mut().http(503));
-            return HttpAnswer::text(503, "service unavailable\n");
+            return text(503, "service unavailable\n");
         }
     };
     if let (Some(m), Some(hub)) = (reply.as_mut(), hub)
@@ -292,8 +293,8 @@ pub fn cir_session(query: Option<&str>) -> Option<&str> {
 }
 
 /// The `/health` answer.
-pub fn health() -> HttpAnswer {
-    HttpAnswer::text(200, "ok\n")
+pub fn health() -> HttpResponse {
+    text(200, "ok\n")
 }
 
 /// Shared service state of one executor.
