@@ -391,22 +391,17 @@ impl SimClient {
             .ok_or(StatusCode::NoMatchingDigestScheme)?;
         let mut second = self.login_request();
         use imps_protocol::primitives::DigestSchema;
-        match scheme {
-            DigestSchema::Md5 => {
-                second.digest_bytes = Some(Base64Text(credentials::digest_bytes(
-                    DigestScheme::Md5,
-                    &nonce,
-                    password,
-                )));
+        let hash = match scheme {
+            DigestSchema::Md5 => Some(DigestScheme::Md5),
+            DigestSchema::Sha => Some(DigestScheme::Sha1),
+            _ => None,
+        };
+        match hash {
+            Some(h) => {
+                let proof = credentials::digest_bytes(h, &nonce, password);
+                second.digest_bytes = Some(Base64Text(proof));
             }
-            DigestSchema::Sha => {
-                second.digest_bytes = Some(Base64Text(credentials::digest_bytes(
-                    DigestScheme::Sha1,
-                    &nonce,
-                    password,
-                )));
-            }
-            _ => second.password = Some(password.into()),
+            None => second.password = Some(password.into()),
         }
         let answer = self.call(sim, second.into());
         let r = self.take_login(answer)?;
