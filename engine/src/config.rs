@@ -73,6 +73,12 @@ pub struct AccessConfig {
     pub max_contact_lists: usize,
     /// Contacts one list may hold (754 beyond).
     pub max_contacts_per_list: usize,
+    /// Sessions watching one user at most (754 beyond).
+    pub max_watchers_per_user: usize,
+    /// Users one session may subscribe to (754 beyond).
+    pub max_subscriptions_per_session: usize,
+    /// Presences per PresenceNotification-Request sent to a client.
+    pub presences_per_notification: usize,
     /// How long an ended session's ID is remembered (to answer 600/601 instead of 604), ms.
     pub ended_memory_ms: u64,
     /// The service provider's details.
@@ -99,6 +105,9 @@ impl Default for AccessConfig {
             outbox_limit: 256,
             max_contact_lists: 32,
             max_contacts_per_list: 1000,
+            max_watchers_per_user: 100_000,
+            max_subscriptions_per_session: 5_000,
+            presences_per_notification: 50,
             ended_memory_ms: 3_600_000,
             sp_info: SpInfo::default(),
         }

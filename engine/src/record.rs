@@ -82,6 +82,16 @@ pub enum AttributeTarget {
     List(String),
 }
 
+/// A publisher's reactive decision about one watcher.
+#[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(attr(allow(missing_docs)))]
+pub struct GrantRecord {
+    /// T: the watcher may see presence; F: refused.
+    pub accepted: bool,
+    /// The attributes granted; `None` means the publisher's default attribute list.
+    pub attributes: Option<Vec<String>>,
+}
+
 /// One change to a shard's durable state.
 #[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[rkyv(attr(allow(missing_docs)))]
@@ -98,6 +108,10 @@ pub enum Record {
     AttributeListPut(String, AttributeTarget, Vec<String>),
     /// An attribute list was removed: (owner, target).
     AttributeListRemove(String, AttributeTarget),
+    /// A reactive decision was made: (publisher, watcher, decision).
+    GrantPut(String, String, GrantRecord),
+    /// A reactive decision was withdrawn: (publisher, watcher).
+    GrantRemove(String, String),
 }
 
 /// A shard's whole durable state, as a snapshot holds it.
@@ -112,6 +126,8 @@ pub struct ShardImage {
     pub contact_lists: Vec<(String, ContactListRecord)>,
     /// Every attribute list: (owner, target, attribute names).
     pub attribute_lists: Vec<(String, AttributeTarget, Vec<String>)>,
+    /// Every reactive decision: (publisher, watcher, decision).
+    pub grants: Vec<(String, String, GrantRecord)>,
 }
 
 /// Bytes that do not hold a valid archive.
@@ -189,6 +205,14 @@ mod tests {
                 "wv:bob@imps.local".into(),
                 AttributeTarget::List("wv:bob/friends@imps.local".into()),
                 vec!["OnlineStatus".into(), "StatusText".into()],
+            )],
+            grants: vec![(
+                "wv:bob@imps.local".into(),
+                "wv:carol@imps.local".into(),
+                GrantRecord {
+                    accepted: true,
+                    attributes: None,
+                },
             )],
         };
         assert_eq!(

@@ -5,7 +5,8 @@
 
 use hashbrown::HashMap;
 
-use crate::record::{AttributeTarget, ContactListRecord, Profile, UserRecord};
+use crate::presence::publication::Publication;
+use crate::record::{AttributeTarget, ContactListRecord, GrantRecord, Profile, UserRecord};
 
 /// Handle of a user in its shard's directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,6 +27,10 @@ pub struct User {
     pub contact_lists: Vec<ContactListRecord>,
     /// The user's attribute lists: what each target is authorized to see.
     pub attribute_lists: Vec<(AttributeTarget, Vec<String>)>,
+    /// Reactive decisions about watchers (normalized watcher ID, decision).
+    pub grants: Vec<(Box<str>, GrantRecord)>,
+    /// Presence and watchers (soft; `None` until someone publishes or watches).
+    pub presence: Option<Box<Publication>>,
 }
 
 /// A shard's users.
@@ -55,6 +60,8 @@ impl Directory {
             sessions: Vec::new(),
             contact_lists: Vec::new(),
             attribute_lists: Vec::new(),
+            grants: Vec::new(),
+            presence: None,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -126,6 +133,29 @@ impl Directory {
                     .iter()
                     .map(|(t, names)| (u.id.to_string(), t.clone(), names.clone()))
             })
+            .collect()
+    }
+
+    /// Every reactive decision with its publisher (for snapshots).
+    pub fn grants(&self) -> Vec<(String, String, GrantRecord)> {
+        self.slots
+            .iter()
+            .flatten()
+            .flat_map(|u| {
+                u.grants
+                    .iter()
+                    .map(|(w, g)| (u.id.to_string(), w.to_string(), g.clone()))
+            })
+            .collect()
+    }
+
+    /// Every user's slot index and ID (for walks that change users one by one).
+    pub fn indices(&self) -> Vec<UserIdx> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.is_some())
+            .map(|(i, _)| UserIdx(i as u32))
             .collect()
     }
 

@@ -214,10 +214,14 @@ impl Shard {
             peer: None,
             woken: false,
             armed: now,
+            serial: 0,
+            presence: None,
         });
         if let Some(u) = self.users.user_mut(idx) {
             u.sessions.push(slot);
         }
+        self.follow_sessions(idx);
+        self.deliver_pending_auth(idx, slot);
         let mut result = CspResult::new(StatusCode::Successful);
         result.description = Some("Successfully logged in.".into());
         LoginResponse {
@@ -290,11 +294,14 @@ impl Shard {
     /// Removes a session now, remembering `reason` for its next request.
     pub(crate) fn end_session(&mut self, now: Millis, slot: u32, reason: Option<StatusCode>) {
         let memory = self.config.ended_memory_ms;
-        if let Some(s) = self.sessions.remove(slot, reason, now, memory)
-            && let Some(u) = self.users.user_mut(s.user)
-        {
+        let Some(s) = self.sessions.remove(slot, reason, now, memory) else {
+            return;
+        };
+        if let Some(u) = self.users.user_mut(s.user) {
             u.sessions.retain(|x| *x != slot);
         }
+        self.presence_session_ended(slot, &s);
+        self.follow_sessions(s.user);
     }
 
     /// Expires idle sessions and old challenges.

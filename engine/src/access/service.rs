@@ -16,7 +16,8 @@ pub const LEAVES: &[&str] = &[
 
 /// The leaves this server implements today; grows as services land.
 pub const IMPLEMENTED: &[&str] = &[
-    "GETSPI", "GCLI", "CCLI", "DCLI", "MCLS", "CALI", "DALI", "GALS",
+    "GETSPI", "GCLI", "CCLI", "DCLI", "MCLS", "GETWL", "REACT", "CAAUT", "GETAUT", "GETPR",
+    "UPDPR", "CALI", "DALI", "GALS",
 ];
 
 /// The bit of a leaf code.

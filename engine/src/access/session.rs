@@ -82,6 +82,10 @@ pub struct Session {
     pub woken: bool,
     /// The deadline of this session's entry in the expiry heap.
     pub(crate) armed: Millis,
+    /// Tells this session from earlier ones in the same slot (set by the table).
+    pub serial: u32,
+    /// Subscriptions and waiting presence (allocated on first use).
+    pub presence: Option<Box<crate::presence::inbox::SessionPresence>>,
 }
 
 impl Session {
@@ -100,6 +104,7 @@ pub struct SessionTable {
     expiry: BinaryHeap<Reverse<(Millis, u32)>>,
     ended: HashMap<SessionKey, StatusCode>,
     ended_order: VecDeque<(Millis, SessionKey)>,
+    next_serial: u32,
 }
 
 impl SessionTable {
@@ -108,6 +113,8 @@ impl SessionTable {
         let key = session.key;
         let deadline = session.deadline();
         session.armed = deadline;
+        self.next_serial = self.next_serial.wrapping_add(1);
+        session.serial = self.next_serial;
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(session);

@@ -32,6 +32,7 @@ impl Shard {
             Some(entry) => entry.1 = names,
             None => user.attribute_lists.push((target, names)),
         }
+        self.reauthorize_owner(owner);
     }
 
     /// Removes an attribute list (recovery and changes).
@@ -39,6 +40,7 @@ impl Shard {
         if let Some(user) = self.users.find(owner).and_then(|i| self.users.user_mut(i)) {
             user.attribute_lists.retain(|(t, _)| t != target);
         }
+        self.reauthorize_owner(owner);
     }
 
     /// The targets a request names: users, own contact lists, and the default list.

@@ -150,13 +150,36 @@ impl Shard {
                 l.default = false;
             }
         }
-        match user
+        let members = |l: &ContactListRecord| -> Vec<String> {
+            l.contacts.iter().map(|c| c.user.clone()).collect()
+        };
+        let after = members(&list);
+        let before = match user
             .contact_lists
             .iter_mut()
             .find(|l| same_list(&l.id, &norm, &domain))
         {
-            Some(existing) => *existing = list,
-            None => user.contact_lists.push(list),
+            Some(existing) => std::mem::replace(existing, list),
+            None => {
+                user.contact_lists.push(list);
+                ContactListRecord {
+                    id: String::new(),
+                    display_name: None,
+                    default: false,
+                    contacts: Vec::new(),
+                }
+            }
+        };
+        let before = members(&before);
+        let added: Vec<String> = after
+            .iter()
+            .filter(|u| !before.contains(u))
+            .cloned()
+            .collect();
+        let removed: Vec<String> = before.into_iter().filter(|u| !after.contains(u)).collect();
+        self.reauthorize_owner(owner);
+        if !added.is_empty() || !removed.is_empty() {
+            self.followed_list_changed(owner, &norm, &added, &removed);
         }
     }
 
@@ -166,9 +189,20 @@ impl Shard {
         let Some(norm) = ContactListId::from(list_id).normalize(&domain).ok() else {
             return;
         };
-        if let Some(user) = self.users.find(owner).and_then(|i| self.users.user_mut(i)) {
-            user.contact_lists
-                .retain(|l| !same_list(&l.id, &norm, &domain));
+        let Some(user) = self.users.find(owner).and_then(|i| self.users.user_mut(i)) else {
+            return;
+        };
+        let mut removed = Vec::new();
+        user.contact_lists.retain(|l| {
+            let gone = same_list(&l.id, &norm, &domain);
+            if gone {
+                removed.extend(l.contacts.iter().map(|c| c.user.clone()));
+            }
+            !gone
+        });
+        self.reauthorize_owner(owner);
+        if !removed.is_empty() {
+            self.followed_list_changed(owner, &norm, &[], &removed);
         }
     }
 

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 
 use imps_protocol::common::CspResult;
 use imps_protocol::primitives::{
-    Disconnect, GetSpInfoRequest, GetSpInfoResponse, KeepAliveRequest, KeepAliveResponse, Logo,
-    Status, VersionDiscoveryRequest, VersionDiscoveryResponse, VersionList,
+    Disconnect, GetPresenceResponse, GetSpInfoRequest, GetSpInfoResponse, KeepAliveRequest,
+    KeepAliveResponse, Logo, Status, VersionDiscoveryRequest, VersionDiscoveryResponse,
+    VersionList,
 };
 use imps_protocol::types::{MimeType, SessionId, TransactionId, Url};
 use imps_protocol::{
@@ -78,13 +79,14 @@ impl Shard {
         }
     }
 
-    /// Answers a CSP message; `None` is an empty HTTP 200.
+    /// Answers a CSP message; `None` is an empty HTTP 200. Also gives the slot of the live
+    /// session the message ran in.
     pub(crate) fn handle_csp(
         &mut self,
         now: Millis,
         message: Message,
         peer: Option<SocketAddr>,
-    ) -> Option<Message> {
+    ) -> (Option<Message>, Option<u32>) {
         let version = message.version;
         let mut found = self.find_session(&message);
         if let Found::Live(slot) = found
@@ -120,6 +122,12 @@ impl Shard {
                 // The client answers a transaction the server started.
                 match found {
                     Found::Live(slot) => {
+                        // A PresenceAuth-Request may be answered with the decision itself.
+                        if let Primitive::PresenceAuthUser(decision) = &t.content
+                            && let Some(idx) = self.sessions.get(slot).map(|s| s.user)
+                        {
+                            self.presence_auth_user(idx, decision);
+                        }
                         let known = tid.as_ref().is_some_and(|id| {
                             self.sessions
                                 .get_mut(slot)
@@ -134,6 +142,7 @@ impl Shard {
                 }
                 continue;
             }
+            self.collect.txn = out.len();
             if let Some(content) = self.answer(now, &mut found, version, t.content, &mut poll_batch)
             {
                 out.push(response(tid, content));
@@ -160,6 +169,8 @@ impl Shard {
             && poll_batch > 0
         {
             let limit = self.config.outbox_limit;
+            let per = self.config.presences_per_notification;
+            self.presence_to_outbox(now, slot, per);
             if let Some(s) = self.sessions.get_mut(slot) {
                 let batch = s.outbox.take_batch(poll_batch, now, limit);
                 out.extend(batch.into_iter().map(outgoing));
@@ -173,7 +184,7 @@ impl Shard {
             session_id = Some(SessionId(s.key.to_text(self.id)));
         }
         if out.is_empty() {
-            return None;
+            return (None, live_slot);
         }
         let session_type = if message.session.descriptor.session_type == SessionType::Outband {
             SessionType::Outband
@@ -199,7 +210,7 @@ impl Shard {
         if let Some(slot) = live_slot
             && let Some(s) = self.sessions.get(slot)
         {
-            reply.set_poll(s.outbox.has_queued());
+            reply.set_poll(self.has_queued(slot));
             // 1.2+: a session that agreed to standalone TCP wake-ups is told whether its
             // channel is up; the front-end, which holds the channels, turns this T into F
             // when it is not.
@@ -211,7 +222,7 @@ impl Shard {
                 reply.session.cir = Some(true);
             }
         }
-        Some(reply)
+        (Some(reply), live_slot)
     }
 
     /// Answers one client-originated transaction. `None`: nothing to answer in place (a
@@ -324,6 +335,37 @@ impl Shard {
             Primitive::GetAttributeListRequest(req) => {
                 let idx = self.sessions.get(slot)?.user;
                 Some(self.get_attribute_list(idx, &req).into())
+            }
+            Primitive::UpdatePresenceRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(status(self.update_presence(idx, &req)))
+            }
+            Primitive::SubscribePresenceRequest(req) => Some(status(
+                self.subscribe_presence(slot, &req)
+                    .unwrap_or(StatusCode::Successful),
+            )),
+            Primitive::UnsubscribePresenceRequest(req) => {
+                Some(status(self.unsubscribe_presence(slot, &req)))
+            }
+            Primitive::GetPresenceRequest(req) => match self.get_presence(slot, &req) {
+                Some(code) => Some(status(code)),
+                None => Some(GetPresenceResponse::default().into()),
+            },
+            Primitive::GetWatcherListRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.watcher_list(now, idx, &req, version).into())
+            }
+            Primitive::PresenceAuthUser(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(status(self.presence_auth_user(idx, &req)))
+            }
+            Primitive::CancelAuthRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(status(self.cancel_auth(idx, &req)))
+            }
+            Primitive::GetReactiveAuthStatusRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.reactive_auth_status(idx, &req).into())
             }
             Primitive::Unsupported { .. } => Some(status(StatusCode::NotImplemented)),
             other if is_server_originated(&other) => Some(status(StatusCode::BadRequest)),

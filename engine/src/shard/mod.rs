@@ -14,6 +14,7 @@
 
 mod admin;
 mod csp;
+mod deferred;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 pub use admin::{Admin, AdminDone, AdminError};
+pub(crate) use deferred::PartKind;
 
 use crate::access::cir::CirWake;
 use crate::access::login::Challenge;
@@ -33,9 +35,13 @@ use crate::access::session_id::parse_session_id;
 use crate::config::AccessConfig;
 use crate::core::{Core, LogSeq, Millis, Output, Token};
 use crate::credentials::Sealer;
+use crate::names::Names;
+use crate::presence::mesh::PresenceMsg;
+use crate::presence::publication::SessionRef;
 use crate::record::{Record, RecordError, ShardImage};
 use crate::routing::owner_of_key;
 use crate::users::{Directory, UserIdx};
+use deferred::{Collect, Deferred};
 
 /// A CSP message from a client and where it came from.
 #[derive(Debug)]
@@ -64,10 +70,13 @@ pub enum Reply {
     Admin(Result<AdminDone, AdminError>),
 }
 
-/// Messages between shards. The access service needs none yet: every session lives on its
-/// user's shard.
+/// Messages between shards (sessions live on their user's shard; presence connects
+/// watchers and publishers across shards).
 #[derive(Debug)]
-pub enum ShardMsg {}
+pub enum ShardMsg {
+    /// Presence: watching, answers, fan-out batches.
+    Presence(PresenceMsg),
+}
 
 /// What a shard is built from.
 #[derive(Debug, Clone)]
@@ -101,12 +110,25 @@ pub struct Shard {
     pub(crate) sealer: Sealer,
     pub(crate) supported: u64,
     pub(crate) next_txn: u64,
-    outputs: VecDeque<Output<Shard>>,
+    pub(crate) outputs: VecDeque<Output<Shard>>,
     /// The last record appended while handling the current request (its answer waits).
     pending_record: Option<LogSeq>,
     next_seq: LogSeq,
     durable: LogSeq,
     held: VecDeque<(LogSeq, Token, Reply)>,
+    /// User IDs met in presence (watchers, publishers), interned.
+    pub(crate) names: Names,
+    /// Fan-out batches being filled, per destination shard (reused).
+    pub(crate) fanout: Vec<Vec<(SessionRef, u32)>>,
+    /// Presence deliveries sent to watcher sessions (all shards).
+    pub(crate) deliveries_sent: u64,
+    /// Presence deliveries received for this shard's sessions.
+    pub(crate) deliveries_received: u64,
+    /// Parts opened by the request being handled.
+    collect: Collect,
+    /// Replies waiting for other shards, by query.
+    deferred: HashMap<u64, Deferred>,
+    next_query: u64,
 }
 
 impl Shard {
@@ -130,7 +152,19 @@ impl Shard {
             next_seq: setup.next_seq,
             durable,
             held: VecDeque::new(),
+            names: Names::default(),
+            fanout: Vec::new(),
+            deliveries_sent: 0,
+            deliveries_received: 0,
+            collect: Collect::default(),
+            deferred: HashMap::new(),
+            next_query: 0,
         }
+    }
+
+    /// Presence deliveries this shard sent to watcher sessions, and received for its own.
+    pub fn presence_deliveries(&self) -> (u64, u64) {
+        (self.deliveries_sent, self.deliveries_received)
     }
 
     /// This shard's index.
@@ -170,6 +204,10 @@ impl Shard {
             Record::AttributeListRemove(owner, target) => {
                 self.drop_attribute_list(&owner, &target);
             }
+            Record::GrantPut(owner, watcher, grant) => {
+                self.store_grant(&owner, &watcher, Some(grant));
+            }
+            Record::GrantRemove(owner, watcher) => self.store_grant(&owner, &watcher, None),
         }
     }
 
@@ -183,6 +221,9 @@ impl Shard {
         }
         for (owner, target, names) in image.attribute_lists {
             self.store_attribute_list(&owner, target, names);
+        }
+        for (owner, watcher, grant) in image.grants {
+            self.store_grant(&owner, &watcher, Some(grant));
         }
     }
 
@@ -203,6 +244,7 @@ impl Shard {
             users: self.users.records(),
             contact_lists: self.users.contact_lists(),
             attribute_lists: self.users.attribute_lists(),
+            grants: self.users.grants(),
         }
     }
 
@@ -288,15 +330,27 @@ impl Core for Shard {
     fn handle_request(&mut self, now: Millis, token: Token, request: Request) {
         match request {
             Request::Csp(CspRequest { message, peer }) => {
-                let reply = Reply::Csp(self.handle_csp(now, message, peer));
-                self.reply(token, reply);
+                self.collect = Collect::default();
+                let (reply, slot) = self.handle_csp(now, message, peer);
+                self.finish_request(token, reply, slot);
             }
             Request::Admin(op) => self.handle_admin(now, token, op),
         }
     }
 
-    fn handle_mesh(&mut self, _now: Millis, _from: usize, msg: ShardMsg) {
-        match msg {}
+    fn handle_mesh(&mut self, now: Millis, from: usize, msg: ShardMsg) {
+        match msg {
+            ShardMsg::Presence(p) => match p {
+                PresenceMsg::Watch(w) => self.handle_watch(now, from, w),
+                PresenceMsg::Watched(w) => self.handle_watched(w),
+                PresenceMsg::Unwatch {
+                    session,
+                    publishers,
+                } => self.handle_unwatch(now, session, &publishers),
+                PresenceMsg::Deliver { snapshot, to } => self.handle_deliver(&snapshot, &to),
+                PresenceMsg::Restrict { publisher, to } => self.handle_restrict(&publisher, &to),
+            },
+        }
     }
 
     fn handle_durable(&mut self, _now: Millis, upto: LogSeq) {

@@ -356,10 +356,14 @@ macro_rules! presence_sub_list {
             /// only the attributes it carries.
             pub fn merge_from(&mut self, update: &PresenceSubList) {
                 $( if let Some(v) = &update.$field { self.$field = Some(v.clone()); } )*
+                // Vendor attributes keep their position when replaced (so positions
+                // name them stably across successive values), new ones are appended.
                 for raw in &update.unknown {
                     let name = raw.local_name();
-                    self.unknown.retain(|old| old.local_name() != name);
-                    self.unknown.push(raw.clone());
+                    match self.unknown.iter_mut().find(|old| old.local_name() == name) {
+                        Some(old) => *old = raw.clone(),
+                        None => self.unknown.push(raw.clone()),
+                    }
                 }
             }
 
