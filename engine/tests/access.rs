@@ -438,9 +438,14 @@ fn service_negotiation_and_506() {
         status_of(alice.call(&mut sim, GetSpInfoRequest::default().into())),
         StatusCode::ServiceNotAgreed
     );
-    // A primitive of a service that is not implemented yet: 501.
+    // An implemented service outside the agreement: 506.
     assert_eq!(
         status_of(alice.call(&mut sim, GetPresenceRequest::default().into())),
+        StatusCode::ServiceNotAgreed
+    );
+    // A primitive of a service that is not implemented yet: 501.
+    assert_eq!(
+        status_of(alice.call(&mut sim, GetBlockedListRequest::default().into())),
         StatusCode::NotImplemented
     );
 }
