@@ -5,6 +5,16 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+/// This process's resident set size, bytes (0 when unknown).
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 const CSP: &str = "http://www.openmobilealliance.org/DTD/WV-CSP1.2";
 const TRC: &str = "http://www.openmobilealliance.org/DTD/WV-TRC1.2";
 const PA: &str = "http://www.openmobilealliance.org/DTD/WV-PA1.2";

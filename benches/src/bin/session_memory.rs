@@ -15,14 +15,7 @@ use imps_protocol::{Message, Primitive, TransactionMode, Version};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
+use imps_benches::rss_bytes;
 
 fn drain(shard: &mut Shard) -> usize {
     let mut ok = 0;
