@@ -574,3 +574,44 @@ fn cir_http_url_is_polled_cheaply() {
     assert_eq!(server.request("GET", &path, &[], b"").unwrap().0, 204);
     server.stop();
 }
+
+#[test]
+fn presence_over_http_reaches_a_subscriber_when_it_polls() {
+    const PA12: &str = "http://www.openmobilealliance.org/DTD/WV-PA1.2";
+    let server = Server::start("");
+    let post = |sid: &str, tid: &str, content: &str| {
+        let body = envelope(CSP12, TRC12, Some(sid), tid, content);
+        let (status, _, body) = server.post_csp("application/vnd.wv.csp.xml", &body);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let bob = login(&server, "bob", "b-pw", "http://bob.example/phone");
+    let grant = format!(
+        "<CreateAttributeList-Request><PresenceSubList xmlns=\"{PA12}\"><StatusText/>\
+         </PresenceSubList><DefaultList>T</DefaultList></CreateAttributeList-Request>"
+    );
+    assert!(post(&bob, "g1", &grant).contains("<Code>200</Code>"));
+    let update = format!(
+        "<UpdatePresence-Request><PresenceSubList xmlns=\"{PA12}\"><StatusText>\
+         <Qualifier>T</Qualifier><PresenceValue>over http</PresenceValue></StatusText>\
+         <Alias><Qualifier>T</Qualifier><PresenceValue>hidden</PresenceValue></Alias>\
+         </PresenceSubList></UpdatePresence-Request>"
+    );
+    assert!(post(&bob, "u1", &update).contains("<Code>200</Code>"));
+    let alice = login(&server, "alice", "a-pw", "http://alice.example/phone");
+    let subscribe = "<SubscribePresence-Request><User><UserID>wv:bob@imps.local</UserID></User>\
+                     </SubscribePresence-Request>";
+    let answer = post(&alice, "s1", subscribe);
+    assert!(answer.contains("<Code>200</Code>"), "{answer}");
+    let polled = post(&alice, "p1", "<Polling-Request/>");
+    assert!(polled.contains("PresenceNotification-Request"), "{polled}");
+    assert!(polled.contains("over http"), "{polled}");
+    assert!(
+        !polled.contains("hidden"),
+        "Alias is not authorized: {polled}"
+    );
+    // bob's watcher list names alice.
+    let watchers = post(&bob, "w1", "<GetWatcherList-Request/>");
+    assert!(watchers.contains("wv:alice@imps.local"), "{watchers}");
+    server.stop();
+}
