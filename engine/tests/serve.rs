@@ -613,5 +613,15 @@ fn presence_over_http_reaches_a_subscriber_when_it_polls() {
     // bob's watcher list names alice.
     let watchers = post(&bob, "w1", "<GetWatcherList-Request/>");
     assert!(watchers.contains("wv:alice@imps.local"), "{watchers}");
+    let Response(_, _, metrics) = server
+        .request("GET", "/metrics", &[], b"")
+        .expect("metrics");
+    let metrics = String::from_utf8_lossy(&metrics);
+    let received: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("imps_presence_deliveries_received_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(received >= 1, "{metrics}");
     server.stop();
 }

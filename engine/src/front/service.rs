@@ -95,7 +95,13 @@ pub struct ExecutorSnapshot {
 /// This executor's numbers (run on the executor).
 pub fn snapshot(local: &LocalShard<Shard>) -> ExecutorSnapshot {
     let stats = local.stats();
-    let (users, sessions) = local.with_core(|s| (s.user_count() as u64, s.session_count() as u64));
+    let (users, sessions, (sent, received)) = local.with_core(|s| {
+        (
+            s.user_count() as u64,
+            s.session_count() as u64,
+            s.presence_deliveries(),
+        )
+    });
     let (syncs, sync_us) = crate::server::log_sync_totals();
     ExecutorSnapshot {
         front: FRONT.with(|f| f.borrow().clone()),
@@ -110,6 +116,8 @@ pub fn snapshot(local: &LocalShard<Shard>) -> ExecutorSnapshot {
         extra: {
             let mut extra = EXTRA.with(|e| e.borrow().clone());
             layer_counters(&mut extra);
+            extra.insert("imps_presence_deliveries_sent_total", sent);
+            extra.insert("imps_presence_deliveries_received_total", received);
             extra
         },
     }

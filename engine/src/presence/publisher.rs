@@ -219,6 +219,9 @@ impl Shard {
             &snapshot,
             mask::present(&snapshot.values),
         );
+        if m != 0 && w.kind != WatchKind::Get {
+            self.deliveries_sent += 1;
+        }
         Ok((m != 0).then_some((snapshot, m)))
     }
 

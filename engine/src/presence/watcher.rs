@@ -322,6 +322,7 @@ impl Shard {
             }
             if let Some((snapshot, m)) = found {
                 woke |= p.deliver(snapshot, *m);
+                self.deliveries_received += 1;
             }
         }
         if !gone.is_empty() {
