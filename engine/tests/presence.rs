@@ -581,3 +581,25 @@ fn a_burst_from_one_publisher_is_coalesced_to_its_latest_value() {
     assert_eq!(seen.len(), 1);
     assert_eq!(text_of(&seen[0].1), Some("v499"));
 }
+
+#[test]
+fn subscribing_again_keeps_one_edge_per_session() {
+    let mut w = World::new();
+    let mut alice = w.user("alice", 0);
+    let mut bob = w.user("bob", 1);
+    bob_grants_friends(&mut w, &mut bob, &[&alice]);
+    w.ok(&mut alice, subscribe(&[&bob]));
+    w.ok(&mut alice, subscribe(&[&bob]));
+    let before = w.sim.shard(1).presence_deliveries().0;
+    w.ok(&mut bob, status_update("once", "b"));
+    assert_eq!(w.sim.shard(1).presence_deliveries().0 - before, 1);
+    // One unsubscribe ends it.
+    let p = UnsubscribePresenceRequest {
+        users: vec![user(&id(&bob))],
+        contact_lists: vec![],
+    };
+    w.ok(&mut alice, p.into());
+    let before = w.sim.shard(1).presence_deliveries().0;
+    w.ok(&mut bob, status_update("none", "b"));
+    assert_eq!(w.sim.shard(1).presence_deliveries().0, before);
+}

@@ -47,6 +47,9 @@ pub struct Watch {
     pub wanted: u32,
     /// The publishers (normalized user IDs), all owned by the destination shard.
     pub publishers: Vec<Arc<str>>,
+    /// Per publisher: the session may already watch it (look for its edge); false means
+    /// a new edge is appended without a search.
+    pub renew: Vec<bool>,
 }
 
 /// The outcome for one publisher: the presence to show (when anything is), or an error.

@@ -163,8 +163,9 @@ impl Shard {
     pub(crate) fn handle_watch(&mut self, now: Millis, from: usize, w: Watch) {
         let mut results = Vec::with_capacity(w.publishers.len());
         let watcher = self.names.intern_arc(w.watcher.clone());
-        for publisher in &w.publishers {
-            let outcome = self.watch_one(now, publisher, watcher, &w);
+        for (i, publisher) in w.publishers.iter().enumerate() {
+            let renew = w.renew.get(i).copied().unwrap_or(true);
+            let outcome = self.watch_one(now, publisher, watcher, renew, &w);
             results.push((publisher.clone(), outcome));
         }
         self.send_mesh(
@@ -179,7 +180,14 @@ impl Shard {
         );
     }
 
-    fn watch_one(&mut self, now: Millis, publisher: &str, watcher: u32, w: &Watch) -> WatchOutcome {
+    fn watch_one(
+        &mut self,
+        now: Millis,
+        publisher: &str,
+        watcher: u32,
+        renew: bool,
+        w: &Watch,
+    ) -> WatchOutcome {
         let idx = self.users.find(publisher).ok_or(StatusCode::UnknownUser)?;
         let authorization = self.authorization(idx, &w.watcher);
         if authorization == Authorization::Undecided {
@@ -189,7 +197,12 @@ impl Shard {
         let p = self.publication_mut(idx).ok_or(StatusCode::UnknownUser)?;
         let auth = authorization.mask();
         if w.kind != WatchKind::Get {
-            match p.watchers.iter_mut().find(|e| e.session == w.session) {
+            let existing = if renew {
+                p.watchers.iter_mut().find(|e| e.session == w.session)
+            } else {
+                None
+            };
+            match existing {
                 Some(e) => {
                     e.wanted = w.wanted;
                     e.auth = auth;
@@ -241,11 +254,18 @@ impl Shard {
             else {
                 continue;
             };
-            if let Some(i) = p.watchers.iter().position(|e| e.session == session) {
-                let edge = p.watchers.swap_remove(i);
-                if !p.watchers.iter().any(|e| e.user == edge.user) {
-                    p.remember_former(edge.user, now);
+            let mut gone = None;
+            p.watchers.retain(|e| {
+                let keep = e.session != session;
+                if !keep {
+                    gone = Some(e.user);
                 }
+                keep
+            });
+            if let Some(user) = gone
+                && !p.watchers.iter().any(|e| e.user == user)
+            {
+                p.remember_former(user, now);
             }
         }
     }

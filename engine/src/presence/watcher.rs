@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use hashbrown::HashSet;
+
 use imps_protocol::StatusCode;
 use imps_protocol::primitives::{
     GetPresenceRequest, Presence, PresenceSubList, SubscribePresenceRequest,
@@ -111,7 +113,19 @@ impl Shard {
         t
     }
 
-    /// Sends one Watch per owner shard for `users`; returns how many were sent.
+    /// The publishers a session watches now (before a request changes that).
+    fn watched_set(&self, slot: u32) -> HashSet<u32> {
+        self.sessions
+            .get(slot)
+            .and_then(|s| s.presence.as_ref())
+            .map(|p| p.watching.iter().map(|w| w.publisher).collect())
+            .unwrap_or_default()
+    }
+
+    /// Sends one Watch per owner shard for `users`; returns how many were sent. Publishers
+    /// in `known` may already have an edge for this session (the publisher's shard looks
+    /// for it); for the others it appends without a search, so a storm of new subscribers
+    /// costs linear work.
     fn send_watches(
         &mut self,
         slot: u32,
@@ -119,6 +133,7 @@ impl Shard {
         (query, part): (u64, u32),
         wanted: u32,
         users: &[String],
+        known: &HashSet<u32>,
     ) -> usize {
         let (Some(session), Some(watcher)) = (
             self.session_ref(slot),
@@ -130,16 +145,18 @@ impl Shard {
             return 0;
         };
         let shards = u16::try_from(self.shards).unwrap_or(u16::MAX);
-        let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
+        let mut by_shard: Vec<(Vec<Arc<str>>, Vec<bool>)> =
+            vec![(Vec::new(), Vec::new()); self.shards];
         for u in users {
             let shard = usize::from(owner_of_key(u, shards).0);
             let name = self.names.intern(u);
             if let (Some(b), Some(text)) = (by_shard.get_mut(shard), self.names.text(name)) {
-                b.push(text.clone());
+                b.0.push(text.clone());
+                b.1.push(known.contains(&name));
             }
         }
         let mut sent = 0;
-        for (shard, publishers) in by_shard.into_iter().enumerate() {
+        for (shard, (publishers, renew)) in by_shard.into_iter().enumerate() {
             if publishers.is_empty() {
                 continue;
             }
@@ -152,6 +169,7 @@ impl Shard {
                 watcher: watcher.clone(),
                 wanted,
                 publishers,
+                renew,
             };
             self.send_mesh(shard, PresenceMsg::Watch(watch));
         }
@@ -200,6 +218,7 @@ impl Shard {
             .iter()
             .filter_map(|u| u.user_id.normalize(&self.config.domain).ok())
             .collect();
+        let known = self.watched_set(slot);
         let p = self.session_presence(slot)?;
         if p.watching.len() + t.users.len() > limit {
             return Some(StatusCode::TooManyContacts);
@@ -232,7 +251,14 @@ impl Shard {
             return Some(StatusCode::InvalidParameter);
         }
         let (query, part) = self.open_part(PartKind::Subscribe);
-        let sent = self.send_watches(slot, WatchKind::Subscribe, (query, part), wanted, &t.users);
+        let sent = self.send_watches(
+            slot,
+            WatchKind::Subscribe,
+            (query, part),
+            wanted,
+            &t.users,
+            &known,
+        );
         if let Some(p) = self.part_mut(query, part) {
             p.waiting = sent;
             p.asked = t.users.len() + t.failed.len();
@@ -279,7 +305,14 @@ impl Shard {
         }
         let wanted = wanted(req.sub_list.as_ref());
         let (query, part) = self.open_part(PartKind::Get);
-        let sent = self.send_watches(slot, WatchKind::Get, (query, part), wanted, &t.users);
+        let sent = self.send_watches(
+            slot,
+            WatchKind::Get,
+            (query, part),
+            wanted,
+            &t.users,
+            &HashSet::new(),
+        );
         if let Some(p) = self.part_mut(query, part) {
             p.waiting = sent;
             p.asked = t.users.len() + t.failed.len();
@@ -422,7 +455,8 @@ impl Shard {
                 continue;
             };
             if !added.is_empty() {
-                self.send_watches(slot, WatchKind::Follow, (0, 0), wanted, added);
+                let known = self.watched_set(slot);
+                self.send_watches(slot, WatchKind::Follow, (0, 0), wanted, added, &known);
             }
             let drop: Vec<u32> = removed
                 .iter()
