@@ -79,6 +79,16 @@ pub struct AccessConfig {
     pub max_subscriptions_per_session: usize,
     /// Presences per PresenceNotification-Request sent to a client.
     pub presences_per_notification: usize,
+    /// Messages waiting for one recipient at most (507 beyond).
+    pub max_waiting_messages: usize,
+    /// Bytes of messages waiting for one recipient at most (507 beyond).
+    pub max_waiting_bytes: usize,
+    /// Longest a message waits for delivery, seconds (its Validity can only be shorter).
+    pub max_message_validity_s: u32,
+    /// Recipients of one SendMessage-Request at most.
+    pub max_recipients: usize,
+    /// Entries of a block or grant list at most.
+    pub max_access_list: usize,
     /// How long an ended session's ID is remembered (to answer 600/601 instead of 604), ms.
     pub ended_memory_ms: u64,
     /// The service provider's details.
@@ -108,6 +118,11 @@ impl Default for AccessConfig {
             max_watchers_per_user: 100_000,
             max_subscriptions_per_session: 5_000,
             presences_per_notification: 50,
+            max_waiting_messages: 1000,
+            max_waiting_bytes: 4 << 20,
+            max_message_validity_s: 7 * 86_400,
+            max_recipients: 1000,
+            max_access_list: 1000,
             ended_memory_ms: 3_600_000,
             sp_info: SpInfo::default(),
         }

@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod csv;
 pub mod front;
 pub mod http;
+pub mod im;
 pub mod names;
 pub mod persist;
 pub mod presence;

@@ -92,6 +92,45 @@ pub struct GrantRecord {
     pub attributes: Option<Vec<String>>,
 }
 
+/// A message stored for a recipient who was offline.
+#[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(attr(allow(missing_docs)))]
+pub struct LetterRecord {
+    /// The MessageID.
+    pub id: String,
+    /// The sender's normalized user ID.
+    pub sender: String,
+    /// MIME type of the content.
+    pub content_type: Option<String>,
+    /// The content is BASE64 text.
+    pub base64: bool,
+    /// The content as sent.
+    pub content: Option<String>,
+    /// The sender asked for delivery reports.
+    pub report: bool,
+    /// When it was sent, ms since the Unix epoch.
+    pub sent_ms: u64,
+    /// When it expires, ms since the Unix epoch.
+    pub expires_ms: u64,
+}
+
+/// A user's block and grant lists. Entities are normalized user IDs, `group:<GroupID>` and
+/// `sn:<SName>:<GroupID>`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
+#[rkyv(attr(allow(missing_docs)))]
+pub struct AccessListsRecord {
+    /// The block list applies.
+    pub block_in_use: bool,
+    /// Blocked entities.
+    pub block: Vec<String>,
+    /// The grant list applies (only granted senders get through).
+    pub grant_in_use: bool,
+    /// Granted entities.
+    pub grant: Vec<String>,
+}
+
 /// One change to a shard's durable state.
 #[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[rkyv(attr(allow(missing_docs)))]
@@ -112,6 +151,12 @@ pub enum Record {
     GrantPut(String, String, GrantRecord),
     /// A reactive decision was withdrawn: (publisher, watcher).
     GrantRemove(String, String),
+    /// A message waits for an offline recipient: (recipient, message).
+    LetterStored(String, LetterRecord),
+    /// A stored message was delivered, refused, forwarded or expired: (recipient, MessageID).
+    LetterRemoved(String, String),
+    /// A user's block and grant lists were set: (owner, lists).
+    AccessListsPut(String, AccessListsRecord),
 }
 
 /// A shard's whole durable state, as a snapshot holds it.
@@ -128,6 +173,10 @@ pub struct ShardImage {
     pub attribute_lists: Vec<(String, AttributeTarget, Vec<String>)>,
     /// Every reactive decision: (publisher, watcher, decision).
     pub grants: Vec<(String, String, GrantRecord)>,
+    /// Every stored message: (recipient, message).
+    pub letters: Vec<(String, LetterRecord)>,
+    /// Every user's block and grant lists: (owner, lists).
+    pub access_lists: Vec<(String, AccessListsRecord)>,
 }
 
 /// Bytes that do not hold a valid archive.
@@ -212,6 +261,27 @@ mod tests {
                 GrantRecord {
                     accepted: true,
                     attributes: None,
+                },
+            )],
+            letters: vec![(
+                "wv:bob@imps.local".into(),
+                LetterRecord {
+                    id: "m1".into(),
+                    sender: "wv:alice@imps.local".into(),
+                    content_type: Some("text/plain".into()),
+                    base64: false,
+                    content: Some("héllo".into()),
+                    report: true,
+                    sent_ms: 1,
+                    expires_ms: 2,
+                },
+            )],
+            access_lists: vec![(
+                "wv:bob@imps.local".into(),
+                AccessListsRecord {
+                    block_in_use: true,
+                    block: vec!["wv:eve@imps.local".into()],
+                    ..AccessListsRecord::default()
                 },
             )],
         };

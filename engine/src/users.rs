@@ -31,6 +31,8 @@ pub struct User {
     pub grants: Vec<(Box<str>, GrantRecord)>,
     /// Presence and watchers (soft; `None` until someone publishes or watches).
     pub presence: Option<Box<Publication>>,
+    /// Messaging state: waiting messages, block and grant lists, recent sends, reports.
+    pub im: Option<Box<crate::im::mailbox::Mailbox>>,
 }
 
 /// A shard's users.
@@ -62,6 +64,7 @@ impl Directory {
             attribute_lists: Vec::new(),
             grants: Vec::new(),
             presence: None,
+            im: None,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -145,6 +148,33 @@ impl Directory {
                 u.grants
                     .iter()
                     .map(|(w, g)| (u.id.to_string(), w.to_string(), g.clone()))
+            })
+            .collect()
+    }
+
+    /// Every stored (durable) waiting message with its recipient (for snapshots).
+    pub fn letters(&self) -> Vec<(String, crate::record::LetterRecord)> {
+        self.slots
+            .iter()
+            .flatten()
+            .flat_map(|u| {
+                u.im.iter()
+                    .flat_map(|m| m.letters.iter())
+                    .filter(|w| w.durable)
+                    .map(|w| (u.id.to_string(), w.letter.to_record()))
+            })
+            .collect()
+    }
+
+    /// Every user's block and grant lists that differ from the default (for snapshots).
+    pub fn access_lists(&self) -> Vec<(String, crate::record::AccessListsRecord)> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(|u| {
+                let a = &u.im.as_deref()?.access;
+                (*a != crate::record::AccessListsRecord::default())
+                    .then(|| (u.id.to_string(), a.clone()))
             })
             .collect()
     }

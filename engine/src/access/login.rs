@@ -222,6 +222,7 @@ impl Shard {
         }
         self.follow_sessions(idx);
         self.deliver_pending_auth(idx, slot);
+        self.deliver_waiting(now, idx, slot);
         let mut result = CspResult::new(StatusCode::Successful);
         result.description = Some("Successfully logged in.".into());
         LoginResponse {
@@ -302,6 +303,13 @@ impl Shard {
         }
         self.presence_session_ended(slot, &s);
         self.follow_sessions(s.user);
+        if self
+            .users
+            .user(s.user)
+            .is_some_and(|u| u.sessions.is_empty())
+        {
+            self.persist_waiting(s.user);
+        }
     }
 
     /// Expires idle sessions and old challenges.

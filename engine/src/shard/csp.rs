@@ -122,11 +122,15 @@ impl Shard {
                 // The client answers a transaction the server started.
                 match found {
                     Found::Live(slot) => {
-                        // A PresenceAuth-Request may be answered with the decision itself.
+                        // A PresenceAuth-Request may be answered with the decision itself,
+                        // a NewMessage with MessageDelivered.
                         if let Primitive::PresenceAuthUser(decision) = &t.content
                             && let Some(idx) = self.sessions.get(slot).map(|s| s.user)
                         {
                             self.presence_auth_user(idx, decision);
+                        }
+                        if let Primitive::MessageDelivered(d) = &t.content {
+                            self.message_delivered(now, slot, d.message_id.as_str());
                         }
                         let known = tid.as_ref().is_some_and(|id| {
                             self.sessions
@@ -143,6 +147,7 @@ impl Shard {
                 continue;
             }
             self.collect.txn = out.len();
+            self.collect.tid = tid.as_ref().map(|t| t.0.clone());
             if let Some(content) = self.answer(now, &mut found, version, t.content, &mut poll_batch)
             {
                 out.push(response(tid, content));
@@ -335,6 +340,34 @@ impl Shard {
             Primitive::GetAttributeListRequest(req) => {
                 let idx = self.sessions.get(slot)?.user;
                 Some(self.get_attribute_list(idx, &req).into())
+            }
+            Primitive::SendMessageRequest(req) => {
+                let tid = self.collect.tid.clone();
+                Some(self.send_message(now, slot, tid.as_deref(), &req).into())
+            }
+            Primitive::ForwardMessageRequest(req) => {
+                Some(status(self.forward_message(now, slot, &req)))
+            }
+            Primitive::SetDeliveryMethodRequest(req) => {
+                Some(status(self.set_delivery_method(slot, &req)))
+            }
+            Primitive::GetMessageListRequest(req) => {
+                Some(self.message_list(slot, &req, version).into())
+            }
+            Primitive::GetMessageRequest(req) => Some(self.get_message(slot, &req)),
+            Primitive::MessageDelivered(req) => Some(status(self.message_delivered(
+                now,
+                slot,
+                req.message_id.as_str(),
+            ))),
+            Primitive::RejectMessageRequest(req) => Some(status(self.reject_messages(slot, &req))),
+            Primitive::GetBlockedListRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(self.blocked_list(idx, &req, version).into())
+            }
+            Primitive::BlockEntityRequest(req) => {
+                let idx = self.sessions.get(slot)?.user;
+                Some(status(self.block_entity(idx, &req)))
             }
             Primitive::UpdatePresenceRequest(req) => {
                 let idx = self.sessions.get(slot)?.user;

@@ -9,20 +9,24 @@
 //! ```
 
 use imps_protocol::common::{CspResult, DetailedResult};
-use imps_protocol::primitives::{GetPresenceResponse, Presence, Status};
-use imps_protocol::types::UserId;
+use imps_protocol::primitives::{GetPresenceResponse, Presence, SendMessageResponse, Status};
+use imps_protocol::types::{MessageId, UserId};
 use imps_protocol::{Message, Primitive, StatusCode};
 
 use super::{Reply, Shard};
 use crate::core::{LogSeq, Output, Token};
 
 /// What a part answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PartKind {
     /// A Status (SubscribePresence).
     Subscribe,
     /// A GetPresence-Response.
     Get,
+    /// A SendMessage-Response with this MessageID.
+    Send(String),
+    /// A Status (ForwardMessage).
+    Forward,
 }
 
 /// One transaction waiting for other shards.
@@ -45,9 +49,14 @@ impl Part {
     fn content(self) -> Primitive {
         let result = self.result();
         match self.kind {
-            PartKind::Subscribe => Status {
+            PartKind::Subscribe | PartKind::Forward => Status {
                 result,
                 client_id: None,
+            }
+            .into(),
+            PartKind::Send(id) => SendMessageResponse {
+                result,
+                message_id: Some(MessageId(id)),
             }
             .into(),
             PartKind::Get => GetPresenceResponse {
@@ -89,6 +98,8 @@ pub(crate) struct Collect {
     pub(crate) query: u64,
     /// Index of the transaction being answered.
     pub(crate) txn: usize,
+    /// Its TransactionID.
+    pub(crate) tid: Option<String>,
     pub(crate) parts: Vec<Part>,
 }
 

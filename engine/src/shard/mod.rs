@@ -16,7 +16,8 @@ mod admin;
 mod csp;
 mod deferred;
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 
 use hashbrown::HashMap;
@@ -35,6 +36,7 @@ use crate::access::session_id::parse_session_id;
 use crate::config::AccessConfig;
 use crate::core::{Core, LogSeq, Millis, Output, Token};
 use crate::credentials::Sealer;
+use crate::im::mesh::ImMsg;
 use crate::names::Names;
 use crate::presence::mesh::PresenceMsg;
 use crate::presence::publication::SessionRef;
@@ -76,6 +78,8 @@ pub enum Reply {
 pub enum ShardMsg {
     /// Presence: watching, answers, fan-out batches.
     Presence(PresenceMsg),
+    /// Messaging: posts, outcomes, delivery reports.
+    Im(ImMsg),
 }
 
 /// What a shard is built from.
@@ -129,6 +133,15 @@ pub struct Shard {
     /// Replies waiting for other shards, by query.
     deferred: HashMap<u64, Deferred>,
     next_query: u64,
+    /// Messages to other shards that wait for records to be durable.
+    held_mesh: VecDeque<(LogSeq, usize, ShardMsg)>,
+    /// Wall-clock milliseconds at `Millis(0)` (set by the runtime).
+    pub(crate) epoch_ms: u64,
+    /// Waiting messages by expiry: (ms since the epoch, recipient, MessageID).
+    pub(crate) expiries: BinaryHeap<Reverse<(u64, UserIdx, Box<str>)>>,
+    /// MessageIDs: a random prefix per shard start and a counter.
+    pub(crate) message_epoch: u32,
+    pub(crate) next_message: u64,
 }
 
 impl Shard {
@@ -159,6 +172,31 @@ impl Shard {
             collect: Collect::default(),
             deferred: HashMap::new(),
             next_query: 0,
+            held_mesh: VecDeque::new(),
+            epoch_ms: 0,
+            expiries: BinaryHeap::new(),
+            message_epoch: 0,
+            next_message: 0,
+        }
+        .with_message_epoch()
+    }
+
+    fn with_message_epoch(mut self) -> Self {
+        self.message_epoch = rand_core::RngCore::next_u32(&mut self.rng);
+        self
+    }
+
+    /// Sets the wall clock: milliseconds since the Unix epoch at `Millis(0)`.
+    pub fn set_epoch_ms(&mut self, epoch_ms: u64) {
+        self.epoch_ms = epoch_ms;
+    }
+
+    /// Sends a message to `shard`; when records were appended while handling the current
+    /// input, it waits until they are durable (an acknowledgement never precedes the disk).
+    pub(crate) fn send_after_records(&mut self, shard: usize, msg: ShardMsg) {
+        match self.pending_record {
+            Some(seq) if seq > self.durable => self.held_mesh.push_back((seq, shard, msg)),
+            _ => self.outputs.push_back(Output::ToShard { shard, msg }),
         }
     }
 
@@ -208,6 +246,9 @@ impl Shard {
                 self.store_grant(&owner, &watcher, Some(grant));
             }
             Record::GrantRemove(owner, watcher) => self.store_grant(&owner, &watcher, None),
+            Record::LetterStored(owner, letter) => self.store_letter(&owner, letter),
+            Record::LetterRemoved(owner, id) => self.drop_letter(&owner, &id),
+            Record::AccessListsPut(owner, lists) => self.store_access_lists(&owner, lists),
         }
     }
 
@@ -224,6 +265,12 @@ impl Shard {
         }
         for (owner, watcher, grant) in image.grants {
             self.store_grant(&owner, &watcher, Some(grant));
+        }
+        for (owner, letter) in image.letters {
+            self.store_letter(&owner, letter);
+        }
+        for (owner, lists) in image.access_lists {
+            self.store_access_lists(&owner, lists);
         }
     }
 
@@ -245,6 +292,8 @@ impl Shard {
             contact_lists: self.users.contact_lists(),
             attribute_lists: self.users.attribute_lists(),
             grants: self.users.grants(),
+            letters: self.users.letters(),
+            access_lists: self.users.access_lists(),
         }
     }
 
@@ -339,7 +388,22 @@ impl Core for Shard {
     }
 
     fn handle_mesh(&mut self, now: Millis, from: usize, msg: ShardMsg) {
+        self.pending_record = None;
         match msg {
+            ShardMsg::Im(m) => match m {
+                ImMsg::Post {
+                    query,
+                    part,
+                    letter,
+                    recipients,
+                } => self.handle_post(now, from, (query, part), &letter, recipients),
+                ImMsg::Posted {
+                    query,
+                    part,
+                    results,
+                } => self.handle_posted(query, part, results),
+                ImMsg::Report { sender, report } => self.handle_report(&sender, *report),
+            },
             ShardMsg::Presence(p) => match p {
                 PresenceMsg::Watch(w) => self.handle_watch(now, from, w),
                 PresenceMsg::Watched(w) => self.handle_watched(w),
@@ -351,10 +415,20 @@ impl Core for Shard {
                 PresenceMsg::Restrict { publisher, to } => self.handle_restrict(&publisher, &to),
             },
         }
+        // Records appended here hold what this handler sent, never a later request's reply.
+        self.pending_record = None;
     }
 
     fn handle_durable(&mut self, _now: Millis, upto: LogSeq) {
         self.durable = self.durable.max(upto);
+        while let Some((seq, _, _)) = self.held_mesh.front() {
+            if *seq > self.durable {
+                break;
+            }
+            if let Some((_, shard, msg)) = self.held_mesh.pop_front() {
+                self.outputs.push_back(Output::ToShard { shard, msg });
+            }
+        }
         while let Some((seq, _, _)) = self.held.front() {
             if *seq > self.durable {
                 break;
@@ -366,7 +440,10 @@ impl Core for Shard {
     }
 
     fn handle_timer(&mut self, now: Millis) {
+        self.pending_record = None;
         self.expire(now);
+        self.expire_letters(now);
+        self.pending_record = None;
     }
 
     fn poll_output(&mut self) -> Option<Output<Self>> {
@@ -376,10 +453,10 @@ impl Core for Shard {
     fn next_timer(&self) -> Option<Millis> {
         let sessions = self.sessions.next_deadline();
         let challenges = self.challenge_order.front().map(|(at, _)| *at);
-        match (sessions, challenges) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [sessions, challenges, self.next_expiry()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

@@ -1,0 +1,269 @@
+//! The sender's shard: SendMessage-Request and ForwardMessage-Request. Checks the content,
+//! expands contact lists, recognizes retries, assigns the MessageID and posts one batch per
+//! recipient shard; the answer waits until every recipient shard has answered.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use imps_protocol::StatusCode;
+use imps_protocol::common::{ContentEncoding, CspResult, Recipient};
+use imps_protocol::primitives::{ForwardMessageRequest, SendMessageRequest, SendMessageResponse};
+use imps_protocol::types::{ContactListId, MessageId};
+
+use super::mailbox::{Letter, content_size};
+use super::mesh::ImMsg;
+use crate::core::Millis;
+use crate::routing::owner_of_key;
+use crate::shard::{PartKind, Shard};
+use crate::users::UserIdx;
+
+/// Recipients resolved: normalized user IDs, and those refused up front.
+struct Resolved {
+    users: Vec<String>,
+    failed: Vec<(StatusCode, String)>,
+}
+
+fn client_hash(client: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    client.hash(&mut h);
+    h.finish()
+}
+
+impl Shard {
+    fn resolve(&self, idx: UserIdx, r: &Recipient) -> Resolved {
+        let domain = &self.config.domain;
+        let mut out = Resolved {
+            users: Vec::new(),
+            failed: Vec::new(),
+        };
+        let add = |u: String, out: &mut Resolved| {
+            if !out.users.contains(&u) {
+                out.users.push(u);
+            }
+        };
+        for u in &r.users {
+            match u.user_id.normalize(domain) {
+                Ok(id) => add(id, &mut out),
+                Err(_) => out
+                    .failed
+                    .push((StatusCode::UnknownUser, u.user_id.0.clone())),
+            }
+        }
+        let owner = self.users.user(idx);
+        for l in &r.contact_lists {
+            let list = l.normalize(domain).ok().and_then(|norm| {
+                owner?.contact_lists.iter().find(|c| {
+                    ContactListId::from(c.id.as_str())
+                        .normalize(domain)
+                        .is_ok_and(|n| n == norm)
+                })
+            });
+            match list {
+                Some(list) => {
+                    for c in &list.contacts {
+                        add(c.user.clone(), &mut out);
+                    }
+                }
+                None => out
+                    .failed
+                    .push((StatusCode::ContactListMissing, l.0.clone())),
+            }
+        }
+        for g in &r.groups {
+            let name = g
+                .group_id
+                .as_ref()
+                .map(|g| g.0.clone())
+                .or_else(|| g.screen_name.as_ref().map(|s| s.group_id.0.clone()))
+                .unwrap_or_default();
+            out.failed.push((StatusCode::NotImplemented, name));
+        }
+        out
+    }
+
+    fn new_message_id(&mut self) -> String {
+        self.next_message += 1;
+        format!(
+            "m{}.{:x}.{}",
+            self.id, self.message_epoch, self.next_message
+        )
+    }
+
+    /// Posts `letter` to `users`, one batch per shard, under a new part of kind `kind`.
+    fn post(&mut self, kind: PartKind, letter: Arc<Letter>, r: Resolved) {
+        let (query, part) = self.open_part(kind);
+        let shards = u16::try_from(self.shards).unwrap_or(u16::MAX);
+        let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
+        for u in &r.users {
+            if let Some(b) = by_shard.get_mut(usize::from(owner_of_key(u, shards).0)) {
+                b.push(Arc::from(u.as_str()));
+            }
+        }
+        let mut sent = 0;
+        for (shard, recipients) in by_shard.into_iter().enumerate() {
+            if recipients.is_empty() {
+                continue;
+            }
+            sent += 1;
+            let msg = ImMsg::Post {
+                query,
+                part,
+                letter: letter.clone(),
+                recipients,
+            };
+            self.send_im(shard, msg);
+        }
+        if let Some(p) = self.part_mut(query, part) {
+            p.waiting = sent;
+            p.asked = r.users.len() + r.failed.len();
+            p.failed = r.failed;
+        }
+    }
+
+    /// `SendMessage-Request`.
+    pub(crate) fn send_message(
+        &mut self,
+        now: Millis,
+        slot: u32,
+        tid: Option<&str>,
+        req: &SendMessageRequest,
+    ) -> SendMessageResponse {
+        let fail = |code: StatusCode| SendMessageResponse {
+            result: CspResult::new(code),
+            message_id: None,
+        };
+        let Some((idx, client)) = self
+            .sessions
+            .get(slot)
+            .map(|s| (s.user, client_hash(&s.client)))
+        else {
+            return fail(StatusCode::InvalidSession);
+        };
+        let info = &req.message_info;
+        let base64 = info.content_encoding == Some(ContentEncoding::Base64);
+        let Some(size) = content_size(req.content_data.as_deref(), base64) else {
+            return fail(StatusCode::InvalidParameter);
+        };
+        if info.content_size.is_some_and(|declared| declared != size) {
+            return fail(StatusCode::InvalidParameter);
+        }
+        if size > self.config.max_content_length {
+            return fail(StatusCode::UnableToDeliver);
+        }
+        let Some(recipient) = &info.recipient else {
+            return fail(StatusCode::InvalidParameter);
+        };
+        let resolved = self.resolve(idx, recipient);
+        if resolved.users.len() > self.config.max_recipients {
+            return fail(StatusCode::InvalidParameter);
+        }
+        let id = self.new_message_id();
+        if let Some(tid) = tid.filter(|t| !t.is_empty())
+            && let Some(earlier) = self
+                .mailbox_mut(idx)
+                .and_then(|m| m.remember_send(client, tid, &id))
+        {
+            // A retry: answered as the first time, delivered once.
+            return SendMessageResponse {
+                result: CspResult::new(StatusCode::Successful),
+                message_id: Some(MessageId(earlier.to_string())),
+            };
+        }
+        let Some(sender) = self.users.user(idx).map(|u| Arc::<str>::from(&*u.id)) else {
+            return fail(StatusCode::InvalidSession);
+        };
+        let sent_ms = self.wall_ms(now);
+        let max_validity = u64::from(self.config.max_message_validity_s);
+        let validity = info
+            .validity
+            .map_or(max_validity, |v| u64::from(v).min(max_validity));
+        let letter = Arc::new(Letter {
+            id: id.clone().into_boxed_str(),
+            sender,
+            content_type: info
+                .content_type
+                .as_ref()
+                .map(|t| t.0.clone().into_boxed_str()),
+            base64,
+            content: req.content_data.clone(),
+            size,
+            report: req.delivery_report == Some(true),
+            sent_ms,
+            expires_ms: sent_ms.saturating_add(validity * 1000),
+        });
+        if resolved.users.is_empty() {
+            let code = resolved
+                .failed
+                .first()
+                .map_or(StatusCode::InvalidParameter, |f| f.0);
+            return fail(code);
+        }
+        self.post(PartKind::Send(id.clone()), letter, resolved);
+        SendMessageResponse {
+            result: CspResult::new(StatusCode::Successful),
+            message_id: Some(MessageId(id)),
+        }
+    }
+
+    /// `ForwardMessage-Request`: a waiting message goes on to others, from the forwarder;
+    /// its sender is told it was forwarded (541).
+    pub(crate) fn forward_message(
+        &mut self,
+        now: Millis,
+        slot: u32,
+        req: &ForwardMessageRequest,
+    ) -> StatusCode {
+        let Some(idx) = self.sessions.get(slot).map(|s| s.user) else {
+            return StatusCode::InvalidSession;
+        };
+        let resolved = self.resolve(idx, &req.recipient);
+        if resolved.users.is_empty() {
+            return resolved
+                .failed
+                .first()
+                .map_or(StatusCode::InvalidParameter, |f| f.0);
+        }
+        let Some(me) = self.users.user(idx).map(|u| u.id.to_string()) else {
+            return StatusCode::InvalidSession;
+        };
+        let Some(original) = self.remove_letter(idx, req.message_id.as_str()) else {
+            return StatusCode::InvalidMessageId;
+        };
+        self.report(&original, &me, StatusCode::MessageForwarded, None);
+        let sent_ms = self.wall_ms(now);
+        let letter = Arc::new(Letter {
+            id: self.new_message_id().into_boxed_str(),
+            sender: Arc::from(me.as_str()),
+            content_type: original.content_type.clone(),
+            base64: original.base64,
+            content: original.content.clone(),
+            size: original.size,
+            report: false,
+            sent_ms,
+            expires_ms: original.expires_ms.max(sent_ms),
+        });
+        self.post(PartKind::Forward, letter, resolved);
+        StatusCode::Successful
+    }
+
+    /// A recipient shard answered a Post.
+    pub(crate) fn handle_posted(
+        &mut self,
+        query: u64,
+        part: u32,
+        results: Vec<(Arc<str>, StatusCode)>,
+    ) {
+        if query == 0 {
+            return;
+        }
+        if let Some(p) = self.part_mut(query, part) {
+            for (user, code) in results {
+                if code != StatusCode::Successful {
+                    p.failed.push((code, user.to_string()));
+                }
+            }
+            p.waiting = p.waiting.saturating_sub(1);
+        }
+        self.part_answered(query);
+    }
+}
