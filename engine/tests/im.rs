@@ -444,3 +444,93 @@ fn bad_content_and_group_recipients_are_refused_clearly() {
     };
     assert_eq!(status(w.call(&mut alice, get.into())), 426);
 }
+
+#[test]
+fn stored_messages_and_access_lists_come_back_from_the_log() {
+    use imps_engine::core::{Core, LogSeq, Millis, Output, Token};
+    use imps_engine::shard::{Shard, ShardSetup};
+    let mut w = World::new();
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.account("bob", 1);
+    bob.login(&mut w.sim, "pw").expect("login");
+    let block = BlockEntityRequest {
+        block_list: Some(AccessList {
+            in_use: Some(InUse(Some(true))),
+            add_list: Some(EntityList {
+                user_ids: vec![UserId("wv:eve@imps.local".into())],
+                ..EntityList::default()
+            }),
+            ..AccessList::default()
+        }),
+        ..BlockEntityRequest::default()
+    };
+    assert_eq!(status(w.call(&mut bob, block.into())), 200);
+    let logout = bob.message(vec![(
+        TransactionMode::Request,
+        None,
+        LogoutRequest {}.into(),
+    )]);
+    bob.send(&mut w.sim, logout);
+    w.send(&mut alice, &[&id(&bob)], "kept", false);
+    // bob's shard restarts from its log.
+    let mut fresh = Shard::new(ShardSetup {
+        id: 1,
+        shards: 2,
+        config: AccessConfig::default(),
+        master_key: [0x5A; 32],
+        seed: [3; 32],
+        next_seq: LogSeq(1),
+    });
+    for bytes in w.sim.log(1) {
+        fresh.apply(Record::from_bytes(bytes).expect("record"));
+    }
+    let image = fresh.image();
+    assert_eq!(image.letters.len(), 1);
+    assert_eq!(image.access_lists.len(), 1);
+    // bob logs in to the recovered shard: the stored message is pushed to him.
+    let mut c = SimClient::new(&bob.user, Version::V1_2);
+    let mut req = LoginRequest {
+        user_id: UserId(bob.user.clone()),
+        password: Some("pw".into()),
+        session_cookie: "c".into(),
+        ..LoginRequest::default()
+    };
+    req.client_id.url = Some(imps_protocol::types::Url("http://x/y".into()));
+    let login = c.message(vec![(TransactionMode::Request, None, req.into())]);
+    let mut call = |shard: &mut Shard, token: u64, m: imps_protocol::Message| {
+        shard.handle_request(Millis(1), Token(token), Request::csp(m));
+        shard.handle_durable(Millis(1), LogSeq(u64::MAX));
+        let mut reply = None;
+        while let Some(out) = shard.poll_output() {
+            if let Output::Reply {
+                reply: Reply::Csp(m),
+                ..
+            } = out
+            {
+                reply = m;
+            }
+        }
+        reply.expect("an answer")
+    };
+    let answer = call(&mut fresh, 1, login);
+    let Primitive::LoginResponse(r) = &answer.session.transactions[0].content else {
+        panic!("login response expected")
+    };
+    c.session = r.session_id.clone();
+    let poll = c.message(vec![(
+        TransactionMode::Request,
+        None,
+        PollingRequest {}.into(),
+    )]);
+    let polled = call(&mut fresh, 2, poll);
+    let texts: Vec<String> = polled
+        .session
+        .transactions
+        .iter()
+        .filter_map(|t| match &t.content {
+            Primitive::NewMessage(m) => m.content_data.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, vec!["kept".to_owned()]);
+}

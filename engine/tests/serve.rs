@@ -625,3 +625,41 @@ fn presence_over_http_reaches_a_subscriber_when_it_polls() {
     assert!(received >= 1, "{metrics}");
     server.stop();
 }
+
+#[test]
+fn a_message_over_http_is_pushed_confirmed_and_reported() {
+    let server = Server::start("");
+    let post = |sid: &str, tid: &str, content: &str| {
+        let body = envelope(CSP12, TRC12, Some(sid), tid, content);
+        let (status, _, body) = server.post_csp("application/vnd.wv.csp.xml", &body);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let alice = login(&server, "alice", "a-pw", "http://alice.example/phone");
+    let bob = login(&server, "bob", "b-pw", "http://bob.example/phone");
+    let send = "<SendMessage-Request><DeliveryReport>T</DeliveryReport><MessageInfo>\
+                <ContentType>text/plain</ContentType><Recipient><User><UserID>wv:bob@imps.local\
+                </UserID></User></Recipient></MessageInfo><ContentData>grüße 👋</ContentData>\
+                </SendMessage-Request>";
+    let sent = post(&alice, "m1", send);
+    assert!(sent.contains("<Code>200</Code>"), "{sent}");
+    let mid = between(&sent, "<MessageID>", "</MessageID>").expect("a MessageID");
+    let polled = post(&bob, "p1", "<Polling-Request/>");
+    assert!(polled.contains("<NewMessage>"), "{polled}");
+    assert!(polled.contains("grüße 👋"), "{polled}");
+    let tid = between(&polled, "<TransactionID>", "</TransactionID>").expect("a TransactionID");
+    let delivered = format!(
+        "<?xml version=\"1.0\"?><WV-CSP-Message xmlns=\"{CSP12}\"><Session><SessionDescriptor>\
+         <SessionType>Inband</SessionType><SessionID>{bob}</SessionID></SessionDescriptor>\
+         <Transaction><TransactionDescriptor><TransactionMode>Response</TransactionMode>\
+         <TransactionID>{tid}</TransactionID></TransactionDescriptor><TransactionContent \
+         xmlns=\"{TRC12}\"><MessageDelivered><MessageID>{mid}</MessageID></MessageDelivered>\
+         </TransactionContent></Transaction></Session></WV-CSP-Message>"
+    );
+    let (status, _, _) = server.post_csp("application/vnd.wv.csp.xml", &delivered);
+    assert_eq!(status, 200);
+    let report = post(&alice, "p2", "<Polling-Request/>");
+    assert!(report.contains("DeliveryReport-Request"), "{report}");
+    assert!(report.contains(mid), "{report}");
+    server.stop();
+}
