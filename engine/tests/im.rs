@@ -497,7 +497,7 @@ fn stored_messages_and_access_lists_come_back_from_the_log() {
     };
     req.client_id.url = Some(imps_protocol::types::Url("http://x/y".into()));
     let login = c.message(vec![(TransactionMode::Request, None, req.into())]);
-    let mut call = |shard: &mut Shard, token: u64, m: imps_protocol::Message| {
+    let call = |shard: &mut Shard, token: u64, m: imps_protocol::Message| {
         shard.handle_request(Millis(1), Token(token), Request::csp(m));
         shard.handle_durable(Millis(1), LogSeq(u64::MAX));
         let mut reply = None;
