@@ -16,6 +16,7 @@ pub mod core;
 pub mod credentials;
 pub mod csv;
 pub mod front;
+pub mod groups;
 pub mod http;
 pub mod im;
 pub mod names;

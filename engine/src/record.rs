@@ -131,6 +131,24 @@ pub struct AccessListsRecord {
     pub grant: Vec<String>,
 }
 
+/// A group as stored: everything but who is joined.
+#[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(attr(allow(missing_docs)))]
+pub struct GroupRecord {
+    /// The normalized GroupID.
+    pub id: String,
+    /// The creator (`None`: a service provider's public group).
+    pub owner: Option<String>,
+    /// Properties as (name, value).
+    pub properties: Vec<(String, String)>,
+    /// The welcome note: (content type, text).
+    pub welcome: Option<(String, String)>,
+    /// Members and their roles (0 user, 1 moderator, 2 administrator).
+    pub members: Vec<(String, u8)>,
+    /// Users who may not join.
+    pub reject: Vec<String>,
+}
+
 /// One change to a shard's durable state.
 #[derive(Debug, Clone, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[rkyv(attr(allow(missing_docs)))]
@@ -157,6 +175,10 @@ pub enum Record {
     LetterRemoved(String, String),
     /// A user's block and grant lists were set: (owner, lists).
     AccessListsPut(String, AccessListsRecord),
+    /// A group was created or changed (the whole stored group).
+    GroupPut(GroupRecord),
+    /// A group was deleted (its normalized GroupID).
+    GroupRemove(String),
 }
 
 /// A shard's whole durable state, as a snapshot holds it.
@@ -177,6 +199,8 @@ pub struct ShardImage {
     pub letters: Vec<(String, LetterRecord)>,
     /// Every user's block and grant lists: (owner, lists).
     pub access_lists: Vec<(String, AccessListsRecord)>,
+    /// Every group.
+    pub groups: Vec<GroupRecord>,
 }
 
 /// Bytes that do not hold a valid archive.
@@ -284,6 +308,14 @@ mod tests {
                     ..AccessListsRecord::default()
                 },
             )],
+            groups: vec![GroupRecord {
+                id: "wv:bob/club@imps.local".into(),
+                owner: Some("wv:bob@imps.local".into()),
+                properties: vec![("Name".into(), "Club".into())],
+                welcome: Some(("text/plain".into(), "Hi".into())),
+                members: vec![("wv:bob@imps.local".into(), 2)],
+                reject: vec!["wv:eve@imps.local".into()],
+            }],
         };
         assert_eq!(
             ShardImage::from_bytes(&image.to_bytes().unwrap()).unwrap(),

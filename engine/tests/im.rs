@@ -438,7 +438,7 @@ fn bad_content_and_group_recipients_are_refused_clearly() {
     let Primitive::SendMessageResponse(r) = w.call(&mut alice, to_group.into()) else {
         panic!()
     };
-    assert_eq!(r.result.code, 501);
+    assert_eq!(r.result.code, 800, "no such group");
     let get = GetMessageRequest {
         message_id: MessageId("nope".into()),
     };

@@ -216,6 +216,7 @@ impl Shard {
             armed: now,
             serial: 0,
             presence: None,
+            groups: Vec::new(),
         });
         if let Some(u) = self.users.user_mut(idx) {
             u.sessions.push(slot);
@@ -302,6 +303,14 @@ impl Shard {
             u.sessions.retain(|x| *x != slot);
         }
         self.presence_session_ended(slot, &s);
+        if !s.groups.is_empty() {
+            let r = crate::presence::publication::SessionRef {
+                shard: u16::try_from(self.id).unwrap_or(u16::MAX),
+                slot,
+                serial: s.serial,
+            };
+            self.groups_session_ended(r, &s.groups);
+        }
         self.follow_sessions(s.user);
         if self
             .users

@@ -86,6 +86,8 @@ pub struct Session {
     pub serial: u32,
     /// Subscriptions and waiting presence (allocated on first use).
     pub presence: Option<Box<crate::presence::inbox::SessionPresence>>,
+    /// Groups this session joined (normalized GroupIDs).
+    pub groups: Vec<std::sync::Arc<str>>,
 }
 
 impl Session {

@@ -13,13 +13,16 @@ use imps_protocol::types::{ContactListId, MessageId};
 use super::mailbox::{Letter, content_size};
 use super::mesh::ImMsg;
 use crate::core::Millis;
+use crate::groups::mesh::GroupMsg;
 use crate::routing::owner_of_key;
-use crate::shard::{PartKind, Shard};
+use crate::shard::{PartKind, Shard, ShardMsg};
 use crate::users::UserIdx;
 
-/// Recipients resolved: normalized user IDs, and those refused up front.
+/// Recipients resolved: normalized user IDs, groups (with a screen name for a private
+/// message), and those refused up front.
 struct Resolved {
     users: Vec<String>,
+    groups: Vec<(String, Option<Box<str>>)>,
     failed: Vec<(StatusCode, String)>,
 }
 
@@ -34,6 +37,7 @@ impl Shard {
         let domain = &self.config.domain;
         let mut out = Resolved {
             users: Vec::new(),
+            groups: Vec::new(),
             failed: Vec::new(),
         };
         let add = |u: String, out: &mut Resolved| {
@@ -70,13 +74,15 @@ impl Shard {
             }
         }
         for g in &r.groups {
-            let name = g
-                .group_id
-                .as_ref()
-                .map(|g| g.0.clone())
-                .or_else(|| g.screen_name.as_ref().map(|s| s.group_id.0.clone()))
-                .unwrap_or_default();
-            out.failed.push((StatusCode::NotImplemented, name));
+            let (id, sname) = match (&g.group_id, &g.screen_name) {
+                (_, Some(s)) => (&s.group_id, Some(s.sname.0.trim().into())),
+                (Some(id), None) => (id, None),
+                (None, None) => continue,
+            };
+            match id.normalize(domain) {
+                Ok(norm) => out.groups.push((norm, sname)),
+                Err(_) => out.failed.push((StatusCode::GroupMissing, id.0.clone())),
+            }
         }
         out
     }
@@ -89,8 +95,9 @@ impl Shard {
         )
     }
 
-    /// Posts `letter` to `users`, one batch per shard, under a new part of kind `kind`.
-    fn post(&mut self, kind: PartKind, letter: Arc<Letter>, r: Resolved) {
+    /// Posts `letter` to `users`, one batch per shard, and to each group's shard, under a
+    /// new part of kind `kind`.
+    fn post(&mut self, slot: u32, kind: PartKind, letter: Arc<Letter>, r: Resolved) {
         let (query, part) = self.open_part(kind);
         let shards = u16::try_from(self.shards).unwrap_or(u16::MAX);
         let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
@@ -113,9 +120,24 @@ impl Shard {
             };
             self.send_im(shard, msg);
         }
+        if let Some(session) = self.session_ref(slot) {
+            for (group, to_screen_name) in &r.groups {
+                sent += 1;
+                let msg = GroupMsg::Post {
+                    query,
+                    part,
+                    letter: letter.clone(),
+                    group: Arc::from(group.as_str()),
+                    to_screen_name: to_screen_name.clone(),
+                    session,
+                };
+                let shard = self.group_shard(group);
+                self.send_after_records(shard, ShardMsg::Group(msg));
+            }
+        }
         if let Some(p) = self.part_mut(query, part) {
             p.waiting = sent;
-            p.asked = r.users.len() + r.failed.len();
+            p.asked = r.users.len() + r.groups.len() + r.failed.len();
             p.failed = r.failed;
         }
     }
@@ -154,7 +176,7 @@ impl Shard {
             return fail(StatusCode::InvalidParameter);
         };
         let resolved = self.resolve(idx, recipient);
-        if resolved.users.len() > self.config.max_recipients {
+        if resolved.users.len() + resolved.groups.len() > self.config.max_recipients {
             return fail(StatusCode::InvalidParameter);
         }
         let id = self.new_message_id();
@@ -191,14 +213,14 @@ impl Shard {
             sent_ms,
             expires_ms: sent_ms.saturating_add(validity * 1000),
         });
-        if resolved.users.is_empty() {
+        if resolved.users.is_empty() && resolved.groups.is_empty() {
             let code = resolved
                 .failed
                 .first()
                 .map_or(StatusCode::InvalidParameter, |f| f.0);
             return fail(code);
         }
-        self.post(PartKind::Send(id.clone()), letter, resolved);
+        self.post(slot, PartKind::Send(id.clone()), letter, resolved);
         SendMessageResponse {
             result: CspResult::new(StatusCode::Successful),
             message_id: Some(MessageId(id)),
@@ -217,7 +239,7 @@ impl Shard {
             return StatusCode::InvalidSession;
         };
         let resolved = self.resolve(idx, &req.recipient);
-        if resolved.users.is_empty() {
+        if resolved.users.is_empty() && resolved.groups.is_empty() {
             return resolved
                 .failed
                 .first()
@@ -242,7 +264,7 @@ impl Shard {
             sent_ms,
             expires_ms: original.expires_ms.max(sent_ms),
         });
-        self.post(PartKind::Forward, letter, resolved);
+        self.post(slot, PartKind::Forward, letter, resolved);
         StatusCode::Successful
     }
 

@@ -52,7 +52,7 @@ impl Shard {
     }
 
     /// The slot of a local session named by reference, when it is still the same session.
-    fn slot_of(&self, r: SessionRef) -> Option<u32> {
+    pub(crate) fn slot_of(&self, r: SessionRef) -> Option<u32> {
         if usize::from(r.shard) != self.id {
             return None;
         }

@@ -369,6 +369,23 @@ impl Shard {
                 let idx = self.sessions.get(slot)?.user;
                 Some(status(self.block_entity(idx, &req)))
             }
+            group @ (Primitive::CreateGroupRequest(_)
+            | Primitive::DeleteGroupRequest(_)
+            | Primitive::JoinGroupRequest(_)
+            | Primitive::LeaveGroupRequest(_)
+            | Primitive::GetGroupPropsRequest(_)
+            | Primitive::SetGroupPropsRequest(_)
+            | Primitive::GetGroupMembersRequest(_)
+            | Primitive::AddGroupMembersRequest(_)
+            | Primitive::RemoveGroupMembersRequest(_)
+            | Primitive::MemberAccessRequest(_)
+            | Primitive::RejectListRequest(_)
+            | Primitive::SubscribeGroupNoticeRequest(_)
+            | Primitive::GetJoinedUsersRequest(_)) => {
+                let id = group_of(&group)?.clone();
+                let failed = self.forward_group_request(slot, version, &id, group);
+                Some(status(failed.unwrap_or(StatusCode::Successful)))
+            }
             Primitive::UpdatePresenceRequest(req) => {
                 let idx = self.sessions.get(slot)?.user;
                 Some(status(self.update_presence(idx, &req)))
@@ -475,6 +492,26 @@ fn version_discovery(_req: &VersionDiscoveryRequest) -> VersionDiscoveryResponse
             versions: ["1.1", "1.2", "1.3"].map(String::from).to_vec(),
         }),
     }
+}
+
+/// The group a group request is about.
+fn group_of(p: &Primitive) -> Option<&imps_protocol::types::GroupId> {
+    Some(match p {
+        Primitive::CreateGroupRequest(r) => &r.group_id,
+        Primitive::DeleteGroupRequest(r) => &r.group_id,
+        Primitive::JoinGroupRequest(r) => &r.group_id,
+        Primitive::LeaveGroupRequest(r) => &r.group_id,
+        Primitive::GetGroupPropsRequest(r) => &r.group_id,
+        Primitive::SetGroupPropsRequest(r) => &r.group_id,
+        Primitive::GetGroupMembersRequest(r) => &r.group_id,
+        Primitive::AddGroupMembersRequest(r) => &r.group_id,
+        Primitive::RemoveGroupMembersRequest(r) => &r.group_id,
+        Primitive::MemberAccessRequest(r) => &r.group_id,
+        Primitive::RejectListRequest(r) => &r.group_id,
+        Primitive::SubscribeGroupNoticeRequest(r) => &r.group_id,
+        Primitive::GetJoinedUsersRequest(r) => &r.group_id,
+        _ => return None,
+    })
 }
 
 /// Primitives only a server sends; a client sending them as a request is confused.

@@ -27,6 +27,8 @@ pub(crate) enum PartKind {
     Send(String),
     /// A Status (ForwardMessage).
     Forward,
+    /// Whatever another shard answers (group requests).
+    Remote,
 }
 
 /// One transaction waiting for other shards.
@@ -43,12 +45,17 @@ pub(crate) struct Part {
     pub(crate) failed: Vec<(StatusCode, String)>,
     /// Presence found (GetPresence).
     pub(crate) presences: Vec<Presence>,
+    /// The answer of another shard (Remote).
+    pub(crate) remote: Option<Primitive>,
 }
 
 impl Part {
     fn content(self) -> Primitive {
         let result = self.result();
         match self.kind {
+            PartKind::Remote => self
+                .remote
+                .unwrap_or_else(|| Status::new(StatusCode::ServerError).into()),
             PartKind::Subscribe | PartKind::Forward => Status {
                 result,
                 client_id: None,
@@ -128,6 +135,7 @@ impl Shard {
             asked: 0,
             failed: Vec::new(),
             presences: Vec::new(),
+            remote: None,
         });
         (self.collect.query, (self.collect.parts.len() - 1) as u32)
     }

@@ -36,6 +36,8 @@ use crate::access::session_id::parse_session_id;
 use crate::config::AccessConfig;
 use crate::core::{Core, LogSeq, Millis, Output, Token};
 use crate::credentials::Sealer;
+use crate::groups::group::Group;
+use crate::groups::mesh::GroupMsg;
 use crate::im::mesh::ImMsg;
 use crate::names::Names;
 use crate::presence::mesh::PresenceMsg;
@@ -80,6 +82,8 @@ pub enum ShardMsg {
     Presence(PresenceMsg),
     /// Messaging: posts, outcomes, delivery reports.
     Im(ImMsg),
+    /// Groups: requests, answers, notices, group messages.
+    Group(GroupMsg),
 }
 
 /// What a shard is built from.
@@ -142,6 +146,10 @@ pub struct Shard {
     /// MessageIDs: a random prefix per shard start and a counter.
     pub(crate) message_epoch: u32,
     pub(crate) next_message: u64,
+    /// The groups this shard owns, by normalized GroupID.
+    pub(crate) groups: HashMap<Box<str>, Group>,
+    /// Group messages handed to joined sessions (all shards).
+    pub(crate) group_deliveries: u64,
 }
 
 impl Shard {
@@ -177,6 +185,8 @@ impl Shard {
             expiries: BinaryHeap::new(),
             message_epoch: 0,
             next_message: 0,
+            groups: HashMap::new(),
+            group_deliveries: 0,
         }
         .with_message_epoch()
     }
@@ -249,6 +259,10 @@ impl Shard {
             Record::LetterStored(owner, letter) => self.store_letter(&owner, letter),
             Record::LetterRemoved(owner, id) => self.drop_letter(&owner, &id),
             Record::AccessListsPut(owner, lists) => self.store_access_lists(&owner, lists),
+            Record::GroupPut(group) => self.store_group(group),
+            Record::GroupRemove(id) => {
+                self.drop_group(&id);
+            }
         }
     }
 
@@ -272,6 +286,9 @@ impl Shard {
         for (owner, lists) in image.access_lists {
             self.store_access_lists(&owner, lists);
         }
+        for group in image.groups {
+            self.store_group(group);
+        }
     }
 
     /// After recovery: the next record appended gets `next`; everything before is durable.
@@ -294,6 +311,7 @@ impl Shard {
             grants: self.users.grants(),
             letters: self.users.letters(),
             access_lists: self.users.access_lists(),
+            groups: self.groups.values().map(|g| g.stored.clone()).collect(),
         }
     }
 
@@ -390,6 +408,7 @@ impl Core for Shard {
     fn handle_mesh(&mut self, now: Millis, from: usize, msg: ShardMsg) {
         self.pending_record = None;
         match msg {
+            ShardMsg::Group(m) => self.handle_group_msg(now, from, m),
             ShardMsg::Im(m) => match m {
                 ImMsg::Post {
                     query,

@@ -1,0 +1,435 @@
+//! Groups in the simulation harness (two shards): creation and ownership, joining with
+//! screen names and the welcome note, restricted groups and members, roles, the reject list
+//! forcing users out, properties and privileges, change notices, group and private
+//! messages across shards, deletion, sessions leaving when they end, and durability.
+
+use imps_engine::config::AccessConfig;
+use imps_engine::record::Record;
+use imps_engine::routing::owner;
+use imps_engine::shard::Request;
+use imps_engine::sim::{Sim, SimClient};
+use imps_protocol::common::{Group, Property, Recipient, ScreenName, UserList};
+use imps_protocol::primitives::*;
+use imps_protocol::types::{GroupId, ScreenNameText, UserId};
+use imps_protocol::{Primitive, TransactionMode, Version};
+
+const DOMAIN: &str = "imps.local";
+
+fn name_on(base: &str, shard: u16) -> String {
+    (0..1000)
+        .map(|i| format!("{base}{i}"))
+        .find(|n| owner(&UserId::from(n.as_str()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
+        .expect("a name on the shard")
+}
+
+fn id(c: &SimClient) -> String {
+    format!("wv:{}@{DOMAIN}", c.user)
+}
+
+struct World {
+    sim: Sim,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            sim: Sim::new(2, AccessConfig::default(), 13),
+        }
+    }
+
+    fn online(&mut self, base: &str, shard: u16) -> SimClient {
+        let name = name_on(base, shard);
+        assert!(self.sim.add_user(&name, "pw"));
+        let mut c = SimClient::new(&name, Version::V1_2);
+        c.login(&mut self.sim, "pw").expect("login");
+        c
+    }
+
+    fn call(&mut self, c: &mut SimClient, p: Primitive) -> Primitive {
+        c.call(&mut self.sim, p).expect("an answer")
+    }
+
+    fn code(&mut self, c: &mut SimClient, p: Primitive) -> u32 {
+        match self.call(c, p) {
+            Primitive::Status(s) => s.result.code,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Server-originated requests waiting for `c`.
+    fn inbox(&mut self, c: &mut SimClient) -> Vec<Primitive> {
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            let Some(m) = c.poll(&mut self.sim) else {
+                break;
+            };
+            let got: Vec<Primitive> = m
+                .session
+                .transactions
+                .into_iter()
+                .filter(|t| t.descriptor.mode == TransactionMode::Request)
+                .map(|t| t.content)
+                .collect();
+            if got.is_empty() {
+                break;
+            }
+            out.extend(got);
+        }
+        out
+    }
+}
+
+/// A group ID on `shard` owned by `owner`.
+fn group_on(owner: &SimClient, base: &str, shard: u16) -> GroupId {
+    (0..1000)
+        .map(|i| format!("wv:{}/{base}{i}@{DOMAIN}", owner.user))
+        .find(|g| {
+            imps_engine::routing::group_owner(&GroupId(g.clone()), DOMAIN, 2).map(|s| s.0)
+                == Ok(shard)
+        })
+        .map(GroupId)
+        .expect("a group on the shard")
+}
+
+fn props(pairs: &[(&str, &str)]) -> GroupProperties {
+    GroupProperties {
+        properties: pairs
+            .iter()
+            .map(|(k, v)| Property {
+                name: (*k).into(),
+                value: Some((*v).into()),
+            })
+            .collect(),
+        welcome_note: Some(WelcomeNote {
+            content_type: imps_protocol::types::MimeType("text/plain".into()),
+            content_encoding: None,
+            content_data: "Welcome!".into(),
+        }),
+    }
+}
+
+fn create(g: &GroupId, pairs: &[(&str, &str)]) -> Primitive {
+    CreateGroupRequest {
+        group_id: g.clone(),
+        properties: props(pairs),
+        join_group: None,
+        screen_name: None,
+        subscribe_notification: None,
+    }
+    .into()
+}
+
+fn join(g: &GroupId, sname: &str, notices: bool) -> Primitive {
+    JoinGroupRequest {
+        group_id: g.clone(),
+        screen_name: Some(ScreenName {
+            sname: ScreenNameText(sname.into()),
+            group_id: g.clone(),
+        }),
+        joined_request: Some(true),
+        subscribe_notification: Some(notices),
+        own_properties: None,
+    }
+    .into()
+}
+
+fn users(list: &[&SimClient]) -> UserList {
+    UserList {
+        user_ids: list.iter().map(|c| UserId(id(c))).collect(),
+        ..UserList::default()
+    }
+}
+
+fn to_group(g: &GroupId, sname: Option<&str>, text: &str) -> Primitive {
+    let group = match sname {
+        Some(s) => Group {
+            group_id: None,
+            screen_name: Some(ScreenName {
+                sname: ScreenNameText(s.into()),
+                group_id: g.clone(),
+            }),
+        },
+        None => Group {
+            group_id: Some(g.clone()),
+            screen_name: None,
+        },
+    };
+    SendMessageRequest {
+        delivery_report: Some(false),
+        message_info: MessageInfo {
+            recipient: Some(Recipient {
+                groups: vec![group],
+                ..Recipient::default()
+            }),
+            ..MessageInfo::default()
+        },
+        content_data: Some(text.into()),
+    }
+    .into()
+}
+
+fn send_code(p: Primitive) -> u32 {
+    match p {
+        Primitive::SendMessageResponse(r) => r.result.code,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn texts(inbox: &[Primitive]) -> Vec<(String, Option<String>)> {
+    inbox
+        .iter()
+        .filter_map(|p| match p {
+            Primitive::NewMessage(m) => {
+                let from = m
+                    .message_info
+                    .sender
+                    .as_ref()
+                    .and_then(|s| s.group.as_ref())
+                    .and_then(|g| g.screen_name.as_ref())
+                    .map(|s| s.sname.0.clone());
+                Some((m.content_data.clone().unwrap_or_default(), from))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn create_join_and_talk_across_shards() {
+    let mut w = World::new();
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 0);
+    let g = group_on(&alice, "club", 1);
+    // Only the owner's namespace; a name is required; no duplicates.
+    let theirs = GroupId(format!("wv:{}/club@{DOMAIN}", bob.user));
+    assert_eq!(w.code(&mut alice, create(&theirs, &[("Name", "x")])), 402);
+    assert_eq!(w.code(&mut alice, create(&g, &[("Topic", "no name")])), 822);
+    w.sim.set_auto_durable(false);
+    let m = alice.message(vec![(
+        TransactionMode::Request,
+        None,
+        create(&g, &[("Name", "Club"), ("Searchable", "T")]),
+    )]);
+    let token = w.sim.submit(Request::csp(m));
+    assert!(
+        w.sim.take_reply(token).is_none(),
+        "held until the group is durable"
+    );
+    w.sim.make_durable();
+    assert!(w.sim.take_reply(token).is_some());
+    w.sim.set_auto_durable(true);
+    assert!(
+        w.sim
+            .log(1)
+            .iter()
+            .any(|r| matches!(Record::from_bytes(r), Ok(Record::GroupPut(_))))
+    );
+    assert_eq!(w.code(&mut bob, create(&g, &[("Name", "again")])), 801);
+    // Joining: welcome note, joined users, unique screen names, no double join.
+    let Primitive::JoinGroupResponse(r) = w.call(&mut alice, join(&g, "Al", true)) else {
+        panic!("join response expected")
+    };
+    assert_eq!(
+        r.welcome_note.map(|n| n.content_data).as_deref(),
+        Some("Welcome!")
+    );
+    assert_eq!(w.code(&mut bob, join(&g, "Al", false)), 811);
+    let Primitive::JoinGroupResponse(r) = w.call(&mut bob, join(&g, "Bobby", false)) else {
+        panic!("join response expected")
+    };
+    let names: Vec<String> = r
+        .user_map_list
+        .and_then(|l| l.user_mapping)
+        .map(|m| m.mappings.into_iter().map(|m| m.sname.0).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["Al".to_owned(), "Bobby".to_owned()]);
+    assert_eq!(w.code(&mut bob, join(&g, "Other", false)), 807);
+    // alice subscribed to notices: she hears bob joining.
+    let notices = w.inbox(&mut alice);
+    assert!(
+        notices
+            .iter()
+            .any(|p| matches!(p, Primitive::GroupChangeNotice(n) if n.joined.is_some())),
+        "{notices:?}"
+    );
+    // A group message reaches every other joined user, sender shown by screen name.
+    assert_eq!(
+        send_code(w.call(&mut bob, to_group(&g, None, "hi all"))),
+        200
+    );
+    assert_eq!(
+        texts(&w.inbox(&mut alice)),
+        vec![("hi all".to_owned(), Some("Bobby".to_owned()))]
+    );
+    assert!(
+        texts(&w.inbox(&mut bob)).is_empty(),
+        "not echoed to the sender"
+    );
+    // Not joined: 808.
+    assert_eq!(
+        send_code(w.call(&mut carol, to_group(&g, None, "me too"))),
+        808
+    );
+    // Private message to a screen name.
+    assert_eq!(
+        send_code(w.call(&mut alice, to_group(&g, Some("Bobby"), "psst"))),
+        200
+    );
+    assert_eq!(
+        texts(&w.inbox(&mut bob)),
+        vec![("psst".to_owned(), Some("Al".to_owned()))]
+    );
+    // Private messaging off for the group: 812.
+    let set = SetGroupPropsRequest {
+        group_id: g.clone(),
+        properties: Some(props(&[("PrivateMessaging", "F")])),
+        own_properties: None,
+    };
+    assert_eq!(w.code(&mut bob, set.clone().into()), 816, "only admins");
+    assert_eq!(w.code(&mut alice, set.into()), 200);
+    assert_eq!(
+        send_code(w.call(&mut alice, to_group(&g, Some("Bobby"), "psst"))),
+        812
+    );
+}
+
+#[test]
+fn restricted_groups_roles_and_the_reject_list() {
+    let mut w = World::new();
+    let mut alice = w.online("alice", 1);
+    let mut bob = w.online("bob", 0);
+    let mut carol = w.online("carol", 1);
+    let g = group_on(&alice, "vip", 0);
+    let p = create(&g, &[("Name", "VIP"), ("AccessType", "Restricted")]);
+    assert_eq!(w.code(&mut alice, p), 200);
+    assert_eq!(w.code(&mut bob, join(&g, "b", false)), 803);
+    let add = AddGroupMembersRequest {
+        group_id: g.clone(),
+        user_list: users(&[&bob, &carol]),
+    };
+    assert_eq!(
+        w.code(&mut bob, add.clone().into()),
+        816,
+        "members cannot add"
+    );
+    assert_eq!(w.code(&mut alice, add.into()), 200);
+    assert!(matches!(
+        w.call(&mut bob, join(&g, "b", false)),
+        Primitive::JoinGroupResponse(_)
+    ));
+    // carol becomes a moderator and bans bob: he is forced out and cannot come back.
+    let promote = MemberAccessRequest {
+        group_id: g.clone(),
+        admin: None,
+        moderators: Some(RoleMembers {
+            user_list: users(&[&carol]),
+        }),
+        users: None,
+    };
+    assert_eq!(w.code(&mut alice, promote.into()), 200);
+    let ban = RejectListRequest {
+        group_id: g.clone(),
+        add_list: Some(EntityList {
+            user_ids: vec![UserId(id(&bob))],
+            ..EntityList::default()
+        }),
+        remove_list: None,
+    };
+    let Primitive::RejectListResponse(r) = w.call(&mut carol, ban.into()) else {
+        panic!("reject list expected")
+    };
+    assert_eq!(
+        r.user_list.map(|l| l.user_ids),
+        Some(vec![UserId(id(&bob))])
+    );
+    let forced = w.inbox(&mut bob);
+    assert!(
+        forced
+            .iter()
+            .any(|p| matches!(p, Primitive::LeaveGroupResponse(l) if l.result.code == 809)),
+        "{forced:?}"
+    );
+    assert_eq!(w.code(&mut bob, join(&g, "b", false)), 809);
+    let Primitive::GetGroupMembersResponse(m) = w.call(
+        &mut carol,
+        GetGroupMembersRequest {
+            group_id: g.clone(),
+        }
+        .into(),
+    ) else {
+        panic!("members expected")
+    };
+    assert_eq!(
+        m.moderators.map(|r| r.user_list.user_ids),
+        Some(vec![UserId(id(&carol))])
+    );
+}
+
+#[test]
+fn deletion_tells_joined_users_and_ending_sessions_leave() {
+    let mut w = World::new();
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 1);
+    let g = group_on(&alice, "tmp", 1);
+    assert_eq!(w.code(&mut alice, create(&g, &[("Name", "Tmp")])), 200);
+    w.call(&mut alice, join(&g, "a", false));
+    w.call(&mut bob, join(&g, "b", false));
+    w.call(&mut carol, join(&g, "c", false));
+    // carol's session ends: she is no longer joined.
+    let m = carol.message(vec![(
+        TransactionMode::Request,
+        None,
+        LogoutRequest {}.into(),
+    )]);
+    carol.send(&mut w.sim, m);
+    let Primitive::GetJoinedUsersResponse(j) = w.call(
+        &mut alice,
+        GetJoinedUsersRequest {
+            group_id: g.clone(),
+        }
+        .into(),
+    ) else {
+        panic!("joined users expected")
+    };
+    let names: Vec<String> = j
+        .user_map_list
+        .and_then(|l| l.user_mapping)
+        .map(|m| m.mappings.into_iter().map(|m| m.sname.0).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["a".to_owned(), "b".to_owned()]);
+    assert_eq!(
+        w.code(
+            &mut bob,
+            DeleteGroupRequest {
+                group_id: g.clone()
+            }
+            .into()
+        ),
+        816
+    );
+    assert_eq!(
+        w.code(
+            &mut alice,
+            DeleteGroupRequest {
+                group_id: g.clone()
+            }
+            .into()
+        ),
+        200
+    );
+    let told = w.inbox(&mut bob);
+    assert!(
+        told.iter()
+            .any(|p| matches!(p, Primitive::LeaveGroupResponse(_))),
+        "{told:?}"
+    );
+    assert_eq!(w.code(&mut bob, join(&g, "b", false)), 800);
+    assert!(
+        w.sim
+            .log(1)
+            .iter()
+            .any(|r| matches!(Record::from_bytes(r), Ok(Record::GroupRemove(_))))
+    );
+}
