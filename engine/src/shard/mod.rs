@@ -215,6 +215,11 @@ impl Shard {
         (self.deliveries_sent, self.deliveries_received)
     }
 
+    /// Group messages this shard handed to joined sessions (on any shard).
+    pub fn group_deliveries(&self) -> u64 {
+        self.group_deliveries
+    }
+
     /// This shard's index.
     pub fn id(&self) -> usize {
         self.id
