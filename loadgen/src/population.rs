@@ -1,4 +1,5 @@
-//! Contact-list sizes drawn from a distribution (fixed, uniform, Zipf).
+//! Contact-list sizes drawn from a distribution (fixed, uniform, Zipf), and the seeded
+//! splitmix64 generator every draw of the model uses.
 
 /// How contact-list sizes are distributed over the population.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,16 +59,12 @@ impl SizeSampler {
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        splitmix64(&mut self.state)
     }
 
     /// A uniform float in `[0, 1)`.
     fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        unit(&mut self.state)
     }
 
     /// The next size.
@@ -86,6 +83,25 @@ impl SizeSampler {
             }
         }
     }
+}
+
+/// The next value of a splitmix64 generator whose state is `state` (advanced).
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A uniform float in `[0, 1)` from the splitmix64 generator `state`.
+pub fn unit(state: &mut u64) -> f64 {
+    (splitmix64(state) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A draw of an exponential distribution of mean `mean` (the gaps of a Poisson process).
+pub fn exponential(state: &mut u64, mean: f64) -> f64 {
+    -(1.0 - unit(state)).ln() * mean
 }
 
 #[cfg(test)]
@@ -121,6 +137,15 @@ mod tests {
         assert!((0.17..0.22).contains(&ones), "P(1) = {ones}");
         let twos = draws.iter().filter(|&&d| d == 2).count() as f64 / 20_000.0;
         assert!(ones > 1.6 * twos && ones < 2.4 * twos);
+    }
+
+    #[test]
+    fn exponential_has_its_mean() {
+        let mut state = 11;
+        let n = 50_000;
+        let sum: f64 = (0..n).map(|_| exponential(&mut state, 40.0)).sum();
+        let mean = sum / f64::from(n);
+        assert!((38.0..42.0).contains(&mean), "mean {mean}");
     }
 
     #[test]
