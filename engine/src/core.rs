@@ -4,7 +4,7 @@
 //! with a virtual clock) feeds it inputs with the current time and drains its outputs:
 //!
 //! ```text
-//!   handle_request / handle_mesh / handle_durable / handle_timer (now)
+//!   handle_request / handle_mesh / handle_durable / handle_log_failed / handle_timer (now)
 //!        |
 //!        v
 //!   poll_output() -> Reply        answer a client request (by its token)
@@ -82,6 +82,16 @@ pub trait Core: 'static {
     fn handle_mesh(&mut self, now: Millis, from: usize, msg: Self::Mesh);
     /// Every record up to and including `upto` is durable.
     fn handle_durable(&mut self, now: Millis, upto: LogSeq);
+    /// The log could not make the records from `from` on durable, and never will (a write or
+    /// sync failed: a full disk, an I/O error). The core must answer every request still
+    /// waiting for one of those records with an error (never as a success), and expect to
+    /// be replaced: the runtime stops feeding it requests and rebuilds the shard from its
+    /// durable state (recovery), since its in-memory state may hold changes that are not
+    /// on disk. The default does nothing, which is right only for a core that never holds
+    /// an answer back for durability.
+    fn handle_log_failed(&mut self, now: Millis, from: LogSeq) {
+        let _ = (now, from);
+    }
     /// The time given by [`Core::next_timer`] has come (or passed).
     fn handle_timer(&mut self, now: Millis);
     /// The next output, if any.

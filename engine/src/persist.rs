@@ -9,8 +9,12 @@ use std::path::Path;
 use crate::config::AccessConfig;
 use crate::core::{Core, Millis, Output, Token};
 use crate::record::{Profile, Record, ShardImage};
+use crate::routing::owner_of_key;
 use crate::shard::{Admin, AdminDone, AdminError, Reply, Request, Shard, ShardSetup, route};
-use crate::storage::{DataDir, DirLock, RecoverError, RecoveryReport, StorageError, SyncLog};
+use crate::storage::{
+    DataDir, DirLock, NewLayout, RecoverError, RecoveryReport, ShardCheck, StorageError, SyncLog,
+    check_shard,
+};
 
 /// Why loading or provisioning failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,9 @@ pub enum PersistError {
     /// The operating system's random generator failed.
     #[error("no randomness from the operating system: {0}")]
     Random(String),
+    /// The thread loading a shard panicked.
+    #[error("loading shard {0} panicked")]
+    LoadPanicked(u16),
 }
 
 /// 32 bytes from the operating system's generator.
@@ -66,6 +73,56 @@ pub fn load_shard(
     Ok((shard, report))
 }
 
+/// Loads every shard of `dir` ([`load_shard`]), several at a time: one thread per core,
+/// each taking the next shard not yet loaded. Results in shard order.
+pub fn load_shards(
+    dir: &DataDir,
+    config: &AccessConfig,
+    master_key: [u8; 32],
+) -> Result<Vec<(Shard, RecoveryReport)>, PersistError> {
+    let n = dir.shards();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(usize::from(n))
+        .max(1);
+    let next = std::sync::atomic::AtomicU16::new(0);
+    let loaded = std::sync::Mutex::new(Vec::with_capacity(usize::from(n)));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    let result = os_seed()
+                        .and_then(|seed| load_shard(dir, i, config.clone(), master_key, seed));
+                    if let Ok(mut all) = loaded.lock() {
+                        all.push((i, result));
+                    }
+                }
+            });
+        }
+    });
+    let mut all = loaded
+        .into_inner()
+        .map_err(|_| PersistError::LoadPanicked(0))?;
+    all.sort_by_key(|(i, _)| *i);
+    let mut shards = Vec::with_capacity(all.len());
+    for (expect, (i, result)) in (0..n).zip(all) {
+        if i != expect {
+            return Err(PersistError::LoadPanicked(expect));
+        }
+        shards.push(result?);
+    }
+    if shards.len() != usize::from(n) {
+        return Err(PersistError::LoadPanicked(
+            u16::try_from(shards.len()).unwrap_or(n),
+        ));
+    }
+    Ok(shards)
+}
+
 fn recover_into(shard: &mut Shard, path: &Path, i: u16) -> Result<RecoveryReport, PersistError> {
     // Both callbacks change the shard; they are never called at the same time.
     let cell = std::cell::RefCell::new(shard);
@@ -93,6 +150,128 @@ fn recover_into(shard: &mut Shard, path: &Path, i: u16) -> Result<RecoveryReport
             reason,
         },
     })
+}
+
+/// Verifies every snapshot and record of every shard of the data directory at `path` (see
+/// [`check_shard`]): checksums, and that each payload decodes as the engine's
+/// [`ShardImage`] or [`Record`]. Reads only; a server may be running.
+pub fn check_data_dir(path: &Path) -> Result<Vec<ShardCheck>, PersistError> {
+    let dir = DataDir::open_read_only(path)?;
+    let mut checks = Vec::with_capacity(usize::from(dir.shards()));
+    for i in 0..dir.shards() {
+        checks.push(check_shard(
+            &dir.shard_dir(i),
+            |bytes| {
+                ShardImage::from_bytes(bytes)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            },
+            |bytes| {
+                Record::from_bytes(bytes)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            },
+        )?);
+    }
+    Ok(checks)
+}
+
+/// What [`redistribute`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redistribution {
+    /// Shards before.
+    pub from: u16,
+    /// Shards now.
+    pub to: u16,
+    /// Users moved (all of them).
+    pub users: usize,
+    /// Damage recovery skipped while loading the old shards (as a startup would).
+    pub damage: Vec<String>,
+}
+
+/// Changes the data directory at `path` to `shards` shards while no server runs: loads
+/// every shard (as a startup would), splits the data by owner with the routing of
+/// [`owner_of_key`], and switches to the new layout atomically (see
+/// [`NewLayout`]: a crash leaves either the old layout or the new one, never a mix).
+/// Sessions are not stored, so nothing else moves.
+pub fn redistribute(
+    path: &Path,
+    shards: u16,
+    config: AccessConfig,
+) -> Result<Redistribution, PersistError> {
+    let dir = DataDir::open_existing(path)?;
+    let lock = dir.lock()?;
+    let from = dir.shards();
+    let key = dir.master_key()?;
+    let mut parts: Vec<ShardImage> = (0..shards).map(|_| ShardImage::default()).collect();
+    let mut damage = Vec::new();
+    for i in 0..from {
+        let (shard, report) = load_shard(&dir, i, config.clone(), key, os_seed()?)?;
+        damage.extend(report.damage.iter().map(ToString::to_string));
+        split_image(shard.image(), shards, &mut parts);
+    }
+    let users = parts.iter().map(|p| p.users.len()).sum();
+    let layout = NewLayout::begin(&dir, &lock, shards)?;
+    for (j, part) in parts.iter().enumerate() {
+        let bytes = part.to_bytes().map_err(|e| PersistError::BadRecord {
+            shard: j as u16,
+            seq: 1,
+            reason: e.to_string(),
+        })?;
+        layout.write_shard(j as u16, &bytes)?;
+    }
+    layout.commit()?;
+    Ok(Redistribution {
+        from,
+        to: shards,
+        users,
+        damage,
+    })
+}
+
+/// Moves everything in `image` to the part of `parts` (one per new shard) that owns it.
+fn split_image(image: ShardImage, shards: u16, parts: &mut [ShardImage]) {
+    // Every field is named here on purpose: a new kind of durable state does not compile
+    // until it says which shard owns it (rather than being silently dropped).
+    let ShardImage {
+        users,
+        contact_lists,
+        attribute_lists,
+        grants,
+        letters,
+        access_lists,
+        groups,
+    } = image;
+    let last = parts.len().saturating_sub(1);
+    let owner = |id: &str| usize::from(owner_of_key(id, shards).0).min(last);
+    for user in users {
+        let j = owner(&user.id);
+        parts[j].users.push(user);
+    }
+    for (who, list) in contact_lists {
+        let j = owner(&who);
+        parts[j].contact_lists.push((who, list));
+    }
+    for (who, target, names) in attribute_lists {
+        let j = owner(&who);
+        parts[j].attribute_lists.push((who, target, names));
+    }
+    for (who, watcher, grant) in grants {
+        let j = owner(&who);
+        parts[j].grants.push((who, watcher, grant));
+    }
+    for (recipient, letter) in letters {
+        let j = owner(&recipient);
+        parts[j].letters.push((recipient, letter));
+    }
+    for (who, lists) in access_lists {
+        let j = owner(&who);
+        parts[j].access_lists.push((who, lists));
+    }
+    for group in groups {
+        let j = owner(&group.id);
+        parts[j].groups.push(group);
+    }
 }
 
 /// Writes users into a data directory while no server runs (the directory is locked).

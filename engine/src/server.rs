@@ -5,7 +5,12 @@
 //! ```text
 //!   Engine::start: lock DATA -> recover every shard (snapshot + log tail)
 //!                -> Runtime (executor per shard, ShardLog per shard) -> EngineClient
+//!                -> per shard: a snapshot every SNAPSHOT_EVERY records (segments pruned)
 //! ```
+//!
+//! A shard whose log fails (full disk, I/O error) answers the requests waiting for
+//! durability with errors, refuses requests, and is rebuilt from disk by the same factory
+//! that built it (see `runtime::shard`), retrying until the disk accepts writes again.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -15,12 +20,14 @@ use std::time::Duration;
 
 use crate::config::AccessConfig;
 use crate::core::LogSeq;
-use crate::persist::{PersistError, load_shard, os_seed};
+use crate::persist::{PersistError, load_shard, load_shards, os_seed, redistribute};
 use crate::runtime::{
-    Client, CommitFuture, LogError, LogSink, Runtime, RuntimeConfig, RuntimeError,
+    Client, CommitFuture, LocalShard, LogError, LogSink, Runtime, RuntimeConfig, RuntimeError,
 };
 use crate::shard::{Reply, Request, Shard, route};
-use crate::storage::{DataDir, DirLock, RecoveryReport, ShardLog, ShardLogConfig, StorageError};
+use crate::storage::{
+    DataDir, DirLock, RecoveryReport, ShardLog, ShardLogConfig, StorageError, write_snapshot_async,
+};
 
 /// How to start the engine.
 #[derive(Debug, Clone)]
@@ -150,6 +157,10 @@ impl LogSink for DiskLog {
         }
     }
 
+    fn is_failed(&self) -> bool {
+        self.refused.borrow().is_some() || self.log.is_failed()
+    }
+
     fn commit(&self) -> CommitFuture {
         if let Some(reason) = self.refused.borrow().clone() {
             return Box::pin(async move { Err(LogError::from(reason)) });
@@ -172,17 +183,119 @@ impl LogSink for DiskLog {
     }
 }
 
+/// Log records after which a shard writes a snapshot (and deletes the segments it covers),
+/// unless the environment variable `IMPS_SNAPSHOT_EVERY` says otherwise.
+pub const SNAPSHOT_EVERY: u64 = 1_000_000;
+/// How often a shard looks whether a snapshot is due.
+const SNAPSHOT_CHECK: Duration = Duration::from_secs(1);
+/// How long a snapshot waits for the records it covers to become durable.
+const SNAPSHOT_DURABLE_WAIT: Duration = Duration::from_secs(30);
+
+/// The snapshot interval in records: `IMPS_SNAPSHOT_EVERY` or [`SNAPSHOT_EVERY`].
+fn snapshot_every() -> u64 {
+    std::env::var("IMPS_SNAPSHOT_EVERY")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(SNAPSHOT_EVERY)
+}
+
+/// Writes a snapshot of the shard whenever `every` records were appended since the last one
+/// (`since`): at once after a startup that replayed that many (a missing or old snapshot),
+/// then checked every [`SNAPSHOT_CHECK`]. Bounds both the log's disk use and recovery time.
+async fn snapshot_loop(local: LocalShard<Shard>, shard_dir: PathBuf, every: u64, since: LogSeq) {
+    let mut last = since;
+    loop {
+        let appended = local.with_core(|s| s.next_log_seq().0.saturating_sub(1));
+        if appended.saturating_sub(last.0) >= every {
+            match snapshot_now(&local, &shard_dir).await {
+                Ok(seq) => last = seq,
+                Err(e) => tracing::warn!(shard = local.index(), error = %e, "snapshot failed"),
+            }
+        }
+        glommio::timer::sleep(SNAPSHOT_CHECK).await;
+    }
+}
+
+/// Snapshots the shard as it is now: its image covers every record appended so far (the
+/// runtime hands records to the log as the core produces them), written once all of them
+/// are durable, so the snapshot never runs ahead of the log.
+async fn snapshot_now(
+    local: &LocalShard<Shard>,
+    shard_dir: &std::path::Path,
+) -> Result<LogSeq, String> {
+    let started = std::time::Instant::now();
+    let (image, seq) = local.with_core(|s| (s.image().to_bytes(), LogSeq(s.next_log_seq().0 - 1)));
+    let image = image.map_err(|e| e.to_string())?;
+    while local.stats().durable < seq {
+        if started.elapsed() > SNAPSHOT_DURABLE_WAIT {
+            return Err(format!("records up to {} did not become durable", seq.0));
+        }
+        glommio::timer::sleep(Duration::from_millis(1)).await;
+    }
+    let bytes = image.len();
+    write_snapshot_async(shard_dir.to_path_buf(), seq, image)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        shard = local.index(),
+        seq = seq.0,
+        bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "snapshot written; covered log segments deleted"
+    );
+    Ok(seq)
+}
+
+/// What rebuilding a shard from disk needs (after its log failed).
+struct Reload {
+    dir: DataDir,
+    access: AccessConfig,
+    key: [u8; 32],
+}
+
+impl Reload {
+    /// Recovers shard `i` from its directory: the shard, its directory and its next seq.
+    fn load(&self, i: usize) -> Result<(Shard, PathBuf, LogSeq), LogError> {
+        let index = u16::try_from(i).map_err(|_| LogError::from(format!("no shard {i}")))?;
+        let seed = os_seed().map_err(|e| Box::new(e) as LogError)?;
+        let (shard, report) = load_shard(&self.dir, index, self.access.clone(), self.key, seed)
+            .map_err(|e| Box::new(e) as LogError)?;
+        for damage in &report.damage {
+            eprintln!("shard {i}: rebuilt past {damage}");
+        }
+        Ok((shard, self.dir.shard_dir(index), report.next_seq))
+    }
+}
+
 impl Engine {
     /// Opens and locks the data directory, recovers every shard, and starts the executors.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
-        let dir = DataDir::open_as(&config.data_dir, config.shards)?;
+        let dir = match DataDir::open_as(&config.data_dir, config.shards) {
+            // Another shard count than the directory has: move the data first.
+            Err(StorageError::ShardCount {
+                found, requested, ..
+            }) => {
+                let moved = redistribute(&config.data_dir, requested, config.access.clone())?;
+                tracing::info!(
+                    from = found,
+                    to = requested,
+                    users = moved.users,
+                    "redistributed the data directory"
+                );
+                DataDir::open_as(&config.data_dir, config.shards)?
+            }
+            other => other?,
+        };
         let lock = dir.lock()?;
+        for stale in dir.remove_stale_layouts(&lock)? {
+            tracing::info!(path = %stale.display(), "removed a superseded shard directory");
+        }
         let key = dir.master_key()?;
         let n = dir.shards();
         let mut loaded = Vec::with_capacity(usize::from(n));
         let mut reports = Vec::with_capacity(usize::from(n));
-        for i in 0..n {
-            let (shard, report) = load_shard(&dir, i, config.access.clone(), key, os_seed()?)?;
+        for (i, (shard, report)) in (0..n).zip(load_shards(&dir, &config.access, key)?) {
             loaded.push(Some((shard, dir.shard_dir(i), report.next_seq)));
             reports.push(report);
         }
@@ -193,14 +306,24 @@ impl Engine {
             spin_before_park: config.spin_before_park,
             ..RuntimeConfig::with_shards(usize::from(n))
         };
+        let reload = Arc::new(Reload {
+            dir: dir.clone(),
+            access: config.access.clone(),
+            key,
+        });
         let runtime = Runtime::start_with(runtime_config, move |i| {
             let taken = slots
                 .lock()
                 .ok()
                 .and_then(|mut s| s.get_mut(i).and_then(Option::take));
+            let reload = Arc::clone(&reload);
             async move {
-                let (shard, shard_dir, next_seq) = taken
-                    .ok_or_else(|| LogError::from(format!("shard {i} was already started")))?;
+                // The first call takes the shard loaded above; a later one (after a log
+                // failure) recovers it from disk again.
+                let (shard, shard_dir, next_seq) = match taken {
+                    Some(loaded) => loaded,
+                    None => reload.load(i)?,
+                };
                 let log =
                     ShardLog::create_deferred(&shard_dir, next_seq, ShardLogConfig::default())
                         .map_err(|e| Box::new(e) as LogError)?;
@@ -216,6 +339,23 @@ impl Engine {
             client: runtime.client(),
             domain: Arc::from(config.access.domain.as_str()),
         };
+        let every = snapshot_every();
+        let since: Vec<LogSeq> = reports
+            .iter()
+            .map(|r| r.snapshot_seq.unwrap_or_default())
+            .collect();
+        let snapshot_dir = dir.clone();
+        // The tasks run until the executors stop; nobody waits for their (never) result.
+        drop(client.runtime().spawn_on_each(move |local| {
+            let i = local.index();
+            let shard_dir = snapshot_dir.shard_dir(u16::try_from(i).unwrap_or(u16::MAX));
+            snapshot_loop(
+                local,
+                shard_dir,
+                every,
+                since.get(i).copied().unwrap_or_default(),
+            )
+        })?);
         Ok(Engine {
             runtime,
             client,

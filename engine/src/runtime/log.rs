@@ -24,7 +24,11 @@ pub type LogFactory = Arc<dyn Fn(usize) -> Box<dyn LogSink> + Send + Sync + 'sta
 /// The runtime calls [`LogSink::append`] for every `Output::Append`, in output order, and
 /// after a drain of outputs that appended anything, [`LogSink::commit`] (one commit at a
 /// time: records appended while a commit is in flight go in the next one). When the commit
-/// resolves with `Ok(seq)` the core is told [`handle_durable(now, seq)`](crate::core::Core::handle_durable).
+/// resolves with `Ok(seq)` the core is told [`handle_durable(now, seq)`](crate::core::Core::handle_durable);
+/// with `Err` from a sink that [`is_failed`](LogSink::is_failed),
+/// [`handle_log_failed`](crate::core::Core::handle_log_failed), and the shard is rebuilt
+/// with the factory of [`Runtime::start_with`](super::Runtime::start_with); with `Err` from
+/// any other sink, nothing: a later commit covers the records.
 ///
 /// A storage `ShardLog` (glommio DMA file) fits behind this trait with a small adapter that
 /// holds it in an `Rc` and clones the `Rc` into the commit future.
@@ -36,6 +40,14 @@ pub trait LogSink {
     /// number of the last durable record. Called on the shard's executor; the future is
     /// polled there too.
     fn commit(&self) -> CommitFuture;
+
+    /// After a failed commit: whether the sink is failed for good (it will never make the
+    /// records after its last durable one durable: a file log after a failed write or
+    /// fsync). Then the core is told and the shard rebuilt; otherwise (the default) the
+    /// failure is taken as passing and a later commit covers the records.
+    fn is_failed(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Default)]

@@ -273,7 +273,8 @@ impl<C: Core> Runtime<C> {
     /// Like [`Runtime::start`], with one asynchronous, fallible factory that builds both the
     /// core and its log sink on the shard's executor (opening the log and recovering the
     /// core's state from it, say); [`RuntimeConfig::log`] is not used. An error fails the
-    /// start with [`RuntimeError::Start`].
+    /// start with [`RuntimeError::Start`]. After a failed log commit the factory is called
+    /// again for that shard (on its executor) to rebuild it from what is durable.
     pub fn start_with<F, Fut>(
         config: RuntimeConfig,
         make_shard: F,

@@ -1,4 +1,10 @@
 //! One shard on its executor: the driver around a [`Core`], its tasks, and the local handle.
+//! What happens when its log fails for good is in [`reopen`].
+
+mod ready;
+mod reopen;
+
+pub(crate) use ready::ReadyGuard;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -20,6 +26,7 @@ use super::client::{Client, Inbound, Job};
 use super::local::{LocalReplier, LocalReply, Notify, Tasks, reply_channel};
 use super::log::{LogError, LogSink};
 use super::{Clock, RuntimeError};
+use reopen::{Made, Remake};
 
 /// What travels on the mesh between two shards: every message produced for one destination
 /// during one drain of outputs.
@@ -48,6 +55,10 @@ pub struct ShardStats {
     pub mesh_dropped: u64,
     /// Log records appended.
     pub appends: u64,
+    /// Times the shard was rebuilt from its durable state after a log failure.
+    pub reopens: u64,
+    /// Requests refused because the log had failed and the shard was not rebuilt yet.
+    pub refused: u64,
     /// Commits started.
     pub commits: u64,
     /// Commits that failed (durability not reported for them).
@@ -93,6 +104,7 @@ enum ReplyTo<R> {
 }
 
 type ShardCell<C> = Rc<RefCell<Shard<C>>>;
+
 type WakeHandler<W> = Box<dyn FnMut(W) + 'static>;
 
 /// The driver of one core: feeds it inputs, drains its outputs and routes them.
@@ -114,6 +126,9 @@ pub(crate) struct Shard<C: Core> {
     /// Records were appended since the last commit started.
     log_dirty: bool,
     committing: bool,
+    /// A commit failed: requests are refused until [`reopen`] replaces core and log.
+    log_failed: bool,
+    remake: Remake<C>,
     wake_tx: flume::Sender<C::Wake>,
     wake_handler: Option<WakeHandler<C::Wake>>,
     /// The deadline the timer task sleeps towards (None: it waits to be notified).
@@ -138,6 +153,11 @@ impl<C: Core> Shard<C> {
     fn request(&mut self, now: Millis, request: C::Request, reply_to: ReplyTo<C::Reply>) {
         if self.closed {
             // Dropping `reply_to` fails the caller with `RuntimeError::Shutdown`.
+            return;
+        }
+        if self.log_failed {
+            // The core's state may hold changes that are not durable: nobody sees it.
+            self.stats.refused += 1;
             return;
         }
         let token = self.token();
@@ -287,7 +307,7 @@ impl<C: Core> Shard<C> {
     }
 
     fn maybe_commit(&mut self) {
-        if !self.log_dirty || self.committing {
+        if !self.log_dirty || self.committing || self.log_failed {
             return;
         }
         self.log_dirty = false;
@@ -311,7 +331,7 @@ impl<C: Core> Shard<C> {
                 let now = self.clock.now();
                 self.core.handle_durable(now, seq);
             }
-            Err(error) => {
+            Err(error) if !self.log.is_failed() => {
                 self.stats.commit_errors += 1;
                 eprintln!(
                     "imps-engine runtime: shard {}: log commit failed: {error}; durability not \
@@ -319,6 +339,7 @@ impl<C: Core> Shard<C> {
                     self.index
                 );
             }
+            Err(error) => self.failed_for_good(&error),
         }
         self.drain();
     }
@@ -488,47 +509,6 @@ pub(crate) struct ShardInit<C: Core> {
     pub(crate) call_reply_rx: flume::Receiver<CallReplies<C::Reply>>,
 }
 
-/// Tells [`Runtime::start`](super::Runtime) whether a shard came up; reports a failure if
-/// dropped before [`ReadyGuard::ready`] (a panic, or the executor could not be built).
-pub(crate) struct ReadyGuard {
-    index: usize,
-    tx: Option<flume::Sender<(usize, Result<(), String>)>>,
-}
-
-impl ReadyGuard {
-    pub(crate) fn new(index: usize, tx: flume::Sender<(usize, Result<(), String>)>) -> Self {
-        ReadyGuard {
-            index,
-            tx: Some(tx),
-        }
-    }
-
-    fn ready(mut self) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send((self.index, Ok(())));
-        }
-    }
-
-    fn fail(mut self, message: String) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send((self.index, Err(message)));
-        }
-    }
-}
-
-impl Drop for ReadyGuard {
-    fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            let message = if std::thread::panicking() {
-                "panicked during startup".to_owned()
-            } else {
-                "stopped during startup".to_owned()
-            };
-            let _ = tx.send((self.index, Err(message)));
-        }
-    }
-}
-
 /// What [`Teardown::run`] needs, handed out by [`run_shard`] once the shard is up.
 pub(crate) struct Teardown<C: Core> {
     shard: ShardCell<C>,
@@ -560,6 +540,10 @@ pub(crate) async fn run_shard<C, F, Fut>(
 {
     let index = init.index;
     let shards = init.mesh_senders.len();
+    let remake: Remake<C> = {
+        let make_shard = make_shard.clone();
+        Rc::new(move |i| Box::pin(make_shard(i)) as Made<C>)
+    };
     let (core, log) = match make_shard(index).await {
         Ok(parts) => parts,
         Err(error) => return ready.fail(error.to_string()),
@@ -609,6 +593,8 @@ pub(crate) async fn run_shard<C, F, Fut>(
             log,
             log_dirty: false,
             committing: false,
+            log_failed: false,
+            remake,
             wake_tx: init.wake_tx,
             wake_handler: None,
             timer_armed: None,

@@ -15,6 +15,7 @@
 mod admin;
 mod csp;
 mod deferred;
+mod log_failure;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -461,6 +462,10 @@ impl Core for Shard {
                 self.outputs.push_back(Output::Reply { token, reply });
             }
         }
+    }
+
+    fn handle_log_failed(&mut self, now: Millis, from: LogSeq) {
+        self.log_failed(now, from);
     }
 
     fn handle_timer(&mut self, now: Millis) {

@@ -21,17 +21,51 @@ use super::{
     files,
 };
 
-const FORMAT_FILE: &str = "FORMAT";
+pub(crate) const FORMAT_FILE: &str = "FORMAT";
 const LOCK_FILE: &str = "LOCK";
-const KEYS_DIR: &str = "keys";
-const MASTER_KEY_FILE: &str = "master.key";
+pub(crate) const KEYS_DIR: &str = "keys";
+pub(crate) const MASTER_KEY_FILE: &str = "master.key";
 const FORMAT_MAGIC: &str = "imps-data 1";
+
+/// The contents of the FORMAT file of a directory with `shards` shards in layout `layout`
+/// (0: the original layout, written without a `layout` line).
+pub(crate) fn format_text(shards: u16, layout: u64) -> String {
+    if layout == 0 {
+        format!("{FORMAT_MAGIC}\nshards {shards}\n")
+    } else {
+        format!("{FORMAT_MAGIC}\nshards {shards}\nlayout {layout}\n")
+    }
+}
+
+/// The directory holding shard `i` of layout `layout` under the data directory `path`.
+pub(crate) fn layout_shard_dir(path: &Path, layout: u64, i: u16) -> PathBuf {
+    if layout == 0 {
+        path.join(format!("shard-{i}"))
+    } else {
+        layout_root(path, layout).join(format!("shard-{i}"))
+    }
+}
+
+/// The directory holding every shard of layout `layout` (> 0).
+pub(crate) fn layout_root(path: &Path, layout: u64) -> PathBuf {
+    path.join(format!("layout-{layout}"))
+}
+
+/// What the FORMAT file says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Format {
+    shards: u16,
+    layout: u64,
+}
 
 /// An opened data directory (not yet locked; see [`DataDir::lock`]).
 #[derive(Debug, Clone)]
 pub struct DataDir {
     path: PathBuf,
     shards: u16,
+    /// Which generation of shard directories is current (changed by redistribution; see
+    /// [`NewLayout`](super::NewLayout)).
+    layout: u64,
 }
 
 /// The exclusive lock on a data directory; released when dropped.
@@ -59,19 +93,23 @@ impl DataDir {
             return Err(StorageError::ZeroShards { path });
         }
         files::create_dir(&path, 0o755)?;
-        let format = format!("{FORMAT_MAGIC}\nshards {shards}\n");
+        let format = format_text(shards, 0);
         files::create_file_once(&path, FORMAT_FILE, format.as_bytes(), 0o644)?;
         // Read back: another process may have created it first.
         let found =
             read_format(&path)?.ok_or_else(|| StorageError::NotADataDir { path: path.clone() })?;
-        if found != shards {
+        if found.shards != shards {
             return Err(StorageError::ShardCount {
                 path,
-                found,
+                found: found.shards,
                 requested: shards,
             });
         }
-        let dir = DataDir { path, shards };
+        let dir = DataDir {
+            path,
+            shards,
+            layout: found.layout,
+        };
         dir.create_shard_dirs()?;
         Ok(dir)
     }
@@ -95,11 +133,28 @@ impl DataDir {
     /// Opens an existing data directory, taking the shard count from its FORMAT file.
     pub fn open_existing(path: impl Into<PathBuf>) -> Result<DataDir> {
         let path = path.into();
-        let shards =
+        let Format { shards, layout } =
             read_format(&path)?.ok_or_else(|| StorageError::NotADataDir { path: path.clone() })?;
-        let dir = DataDir { path, shards };
+        let dir = DataDir {
+            path,
+            shards,
+            layout,
+        };
         dir.create_shard_dirs()?;
         Ok(dir)
+    }
+
+    /// Opens an existing data directory for reading only (`impsd check`, `impsd backup`):
+    /// creates nothing.
+    pub fn open_read_only(path: impl Into<PathBuf>) -> Result<DataDir> {
+        let path = path.into();
+        let Format { shards, layout } =
+            read_format(&path)?.ok_or_else(|| StorageError::NotADataDir { path: path.clone() })?;
+        Ok(DataDir {
+            path,
+            shards,
+            layout,
+        })
     }
 
     fn create_shard_dirs(&self) -> Result<()> {
@@ -119,9 +174,15 @@ impl DataDir {
         self.shards
     }
 
-    /// The directory of shard `i` (`DIR/shard-<i>`); exists for every `i < shards()`.
+    /// The directory of shard `i` (`DIR/shard-<i>`, or `DIR/layout-<n>/shard-<i>` after a
+    /// redistribution); exists for every `i < shards()`.
     pub fn shard_dir(&self, i: u16) -> PathBuf {
-        self.path.join(format!("shard-{i}"))
+        layout_shard_dir(&self.path, self.layout, i)
+    }
+
+    /// The generation of shard directories in use (0 until the first redistribution).
+    pub fn layout(&self) -> u64 {
+        self.layout
     }
 
     /// Takes the exclusive lock on `DIR/LOCK` without waiting; fails with
@@ -195,8 +256,8 @@ fn read_key(path: &Path) -> Result<Option<[u8; 32]>> {
     Ok(Some(key))
 }
 
-/// Reads `dir/FORMAT`: the shard count, or `None` if the file does not exist.
-fn read_format(dir: &Path) -> Result<Option<u16>> {
+/// Reads `dir/FORMAT`: shard count and layout, or `None` if the file does not exist.
+fn read_format(dir: &Path) -> Result<Option<Format>> {
     let path = dir.join(FORMAT_FILE);
     let text = match fs::read(&path) {
         Ok(bytes) => bytes,
@@ -208,7 +269,7 @@ fn read_format(dir: &Path) -> Result<Option<u16>> {
         .map_err(|reason| StorageError::BadFormat { path, reason })
 }
 
-fn parse_format(bytes: &[u8]) -> std::result::Result<u16, String> {
+fn parse_format(bytes: &[u8]) -> std::result::Result<Format, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
     let mut lines = text.lines();
     match lines.next() {
@@ -224,12 +285,22 @@ fn parse_format(bytes: &[u8]) -> std::result::Result<u16, String> {
         .next()
         .and_then(|l| l.strip_prefix("shards "))
         .ok_or_else(|| "the second line is not \"shards N\"".to_string())?;
-    match shards.trim().parse::<u16>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "shard count {shards:?} is not a number from 1 to 65535"
-        )),
-    }
+    let shards = match shards.trim().parse::<u16>() {
+        Ok(n) if n > 0 => n,
+        _ => {
+            return Err(format!(
+                "shard count {shards:?} is not a number from 1 to 65535"
+            ));
+        }
+    };
+    let layout = match lines.next().and_then(|l| l.strip_prefix("layout ")) {
+        None => 0,
+        Some(n) => n
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("layout {n:?} is not a number"))?,
+    };
+    Ok(Format { shards, layout })
 }
 
 #[cfg(test)]
@@ -278,8 +349,8 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "data directory {} was created with 2 shards, not 4; start with --shards 2 \
-                 (redistribution is not supported yet)",
+                "data directory {} was created with 2 shards, not 4; use --shards 2, or start \
+                 the server with --shards 4 to redistribute its data",
                 tmp.path().display()
             )
         );
@@ -304,7 +375,21 @@ mod tests {
         assert!(matches!(err, StorageError::BadFormat { .. }), "{err}");
         fs::write(tmp.path().join("FORMAT"), "imps-data 1\nshards 0\n").unwrap();
         assert!(DataDir::open(tmp.path(), 1).is_err());
-        assert_eq!(parse_format(b"imps-data 1\nshards 65535\n"), Ok(65535));
+        assert_eq!(
+            parse_format(b"imps-data 1\nshards 65535\n"),
+            Ok(Format {
+                shards: 65535,
+                layout: 0
+            })
+        );
+        assert_eq!(
+            parse_format(format_text(3, 7).as_bytes()),
+            Ok(Format {
+                shards: 3,
+                layout: 7
+            })
+        );
+        assert!(parse_format(b"imps-data 1\nshards 2\nlayout x\n").is_err());
         assert!(parse_format(b"imps-data 1\nshards 65536\n").is_err());
         assert!(parse_format(b"\xff").is_err());
     }

@@ -23,7 +23,7 @@ pub enum StorageError {
 
     /// The data directory was created with another shard count.
     #[error(
-        "data directory {} was created with {found} shards, not {requested}; start with --shards {found} (redistribution is not supported yet)",
+        "data directory {} was created with {found} shards, not {requested}; use --shards {found}, or start the server with --shards {requested} to redistribute its data",
         .path.display()
     )]
     ShardCount {

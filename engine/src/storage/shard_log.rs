@@ -27,7 +27,8 @@
 //! After any write or sync failure the log is failed for good (what reached the disk is
 //! unknown, and Linux may drop dirty state after a failed fsync): later `append`s and
 //! `commit`s return [`StorageError::LogFailed`], and nothing after the last successful sync
-//! is ever reported durable.
+//! is ever reported durable. The segment is cut back to the length the last successful
+//! sync covered (best effort), so a restart does not replay the failed records.
 
 use std::{
     cell::{Cell, RefCell},
@@ -355,6 +356,9 @@ impl ShardLog {
             (pending, st.durable + 1, st.next_seq - 1)
         };
         let outcome = self.write_and_sync(&pending, LogSeq(first)).await;
+        if outcome.is_err() {
+            self.discard_unsynced().await;
+        }
         // Reuse the buffer's allocation for the next round.
         let mut pending = pending;
         pending.clear();
@@ -443,6 +447,33 @@ impl ShardLog {
         Ok(writable)
     }
 
+    /// After a failed round: cuts the segment back to what the last successful sync covered,
+    /// so that a later recovery does not find records whose sync failed (their requests were
+    /// answered with errors). Best effort: if the truncation fails too, recovery may still
+    /// find some of them whole (an error answer means "not acknowledged", not "absent").
+    async fn discard_unsynced(&self) {
+        let current = {
+            let st = self.state.borrow();
+            st.segment
+                .as_ref()
+                .map(|s| (s.file.clone(), s.path.clone(), s.len))
+        };
+        if let Some((file, path, len)) = current {
+            let cut = file.truncate(len).await;
+            let synced = match cut {
+                Ok(()) => file.fdatasync().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = synced {
+                eprintln!(
+                    "imps-engine storage: could not cut {} back to {len} bytes after a failed \
+                     write: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
+
     /// Truncates the current segment (if any) to its exact length, dropping the padding, and
     /// syncs it.
     async fn finish_segment(&self) -> Result<()> {
@@ -477,6 +508,11 @@ impl ShardLog {
             return Err(e);
         }
         Ok(durable)
+    }
+
+    /// Whether a write or sync failed: nothing more will be made durable through this log.
+    pub fn is_failed(&self) -> bool {
+        self.state.borrow().failed.is_some()
     }
 
     /// The last seq known to be on disk.
