@@ -28,7 +28,19 @@ fn own_list(list: &str, owner: &str, domain: &str) -> Result<String, StatusCode>
     }
 }
 
+/// The list-name part of a list ID (`friends` in `wv:alice/friends@x`).
+fn list_name(id: &str) -> &str {
+    let local = id.rsplit_once('@').map_or(id, |(l, _)| l);
+    local.split_once('/').map_or("", |(_, name)| name)
+}
+
 fn same_list(stored: &str, norm: &str, domain: &str) -> bool {
+    // Normalizing only lowercases and completes the ID: ASCII names that differ in more
+    // than case cannot match (the common case, without an allocation).
+    let (a, b) = (list_name(stored.trim()), list_name(norm));
+    if a.is_ascii() && b.is_ascii() && !a.eq_ignore_ascii_case(b) {
+        return false;
+    }
     ContactListId::from(stored)
         .normalize(domain)
         .is_ok_and(|n| n == norm)
