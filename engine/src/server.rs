@@ -311,6 +311,11 @@ impl Engine {
             access: config.access.clone(),
             key,
         });
+        // The runtime's clock starts now: shards turn it into wall time (message dates and
+        // expiry of stored messages) with this offset.
+        let epoch_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let runtime = Runtime::start_with(runtime_config, move |i| {
             let taken = slots
                 .lock()
@@ -320,10 +325,11 @@ impl Engine {
             async move {
                 // The first call takes the shard loaded above; a later one (after a log
                 // failure) recovers it from disk again.
-                let (shard, shard_dir, next_seq) = match taken {
+                let (mut shard, shard_dir, next_seq) = match taken {
                     Some(loaded) => loaded,
                     None => reload.load(i)?,
                 };
+                shard.set_epoch_ms(epoch_ms);
                 let log =
                     ShardLog::create_deferred(&shard_dir, next_seq, ShardLogConfig::default())
                         .map_err(|e| Box::new(e) as LogError)?;

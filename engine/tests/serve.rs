@@ -647,6 +647,9 @@ fn a_message_over_http_is_pushed_confirmed_and_reported() {
     let polled = post(&bob, "p1", "<Polling-Request/>");
     assert!(polled.contains("<NewMessage>"), "{polled}");
     assert!(polled.contains("grüße 👋"), "{polled}");
+    // Dates are wall-clock time, not the server's uptime.
+    let date = between(&polled, "<DateTime>", "</DateTime>").expect("a DateTime");
+    assert!(!date.starts_with("1970"), "{date}");
     let tid = between(&polled, "<TransactionID>", "</TransactionID>").expect("a TransactionID");
     let delivered = format!(
         "<?xml version=\"1.0\"?><WV-CSP-Message xmlns=\"{CSP12}\"><Session><SessionDescriptor>\
