@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::config::AccessConfig;
 use crate::core::{Core, Millis, Output, Token};
-use crate::record::{Profile, Record, ShardImage};
+use crate::record::{GroupRecord, Profile, Record, ShardImage};
 use crate::routing::owner_of_key;
 use crate::shard::{Admin, AdminDone, AdminError, Reply, Request, Shard, ShardSetup, route};
 use crate::storage::{
@@ -42,6 +42,9 @@ pub enum PersistError {
     /// The thread loading a shard panicked.
     #[error("loading shard {0} panicked")]
     LoadPanicked(u16),
+    /// A value given to provisioning is not acceptable.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 /// 32 bytes from the operating system's generator.
@@ -332,6 +335,31 @@ impl Provisioner {
             written: 0,
             next_token: 1,
         })
+    }
+
+    /// Creates or replaces a group (a service provider's public group: no owner; its
+    /// administrators are members with the Admin role). Durable after
+    /// [`Provisioner::finish`]. The GroupID is normalized; an invalid one is refused.
+    pub fn put_group(&mut self, mut group: GroupRecord) -> Result<(), PersistError> {
+        let id = imps_protocol::types::GroupId::from(group.id.as_str())
+            .normalize(&self.domain)
+            .map_err(|e| PersistError::Refused(format!("group ID {}: {e}", group.id)))?;
+        for (member, _) in &mut group.members {
+            *member = imps_protocol::types::UserId::from(member.as_str())
+                .normalize(&self.domain)
+                .map_err(|e| PersistError::Refused(format!("member {member}: {e}")))?;
+        }
+        group.id = id;
+        let shards = u16::try_from(self.shards.len()).unwrap_or(u16::MAX);
+        let s = usize::from(owner_of_key(&group.id, shards).0);
+        let record = Record::GroupPut(group);
+        let bytes = record
+            .to_bytes()
+            .map_err(|e| PersistError::Refused(e.to_string()))?;
+        self.logs[s].append(&bytes)?;
+        self.shards[s].apply(record);
+        self.written += 1;
+        Ok(())
     }
 
     /// Creates or replaces one account (durable after [`Provisioner::finish`]).

@@ -153,3 +153,64 @@ fn provisioning_commands_write_users_that_can_log_in() {
     assert_eq!(login_code(&dir, "carol", "wrong"), 409);
     assert_eq!(login_code(&dir, "user501", "pass"), 531);
 }
+
+#[test]
+fn impsd_groups_add_writes_a_public_group_with_its_administrators() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let out = impsd(&[
+        "groups",
+        "add",
+        "--data-dir",
+        d,
+        "--shards",
+        "2",
+        "--group",
+        "/lobby",
+        "--name",
+        "Lobby",
+        "--topic",
+        "Say hello",
+        "--searchable",
+        "--welcome",
+        "Hi!",
+        "--admin",
+        "alice",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = impsd(&[
+        "groups",
+        "add",
+        "--data-dir",
+        d,
+        "--group",
+        "a b",
+        "--name",
+        "x",
+    ]);
+    assert!(!bad.status.success(), "an invalid GroupID is refused");
+    let dir = DataDir::open_existing(&data).expect("data dir");
+    let key = dir.master_key().expect("master key");
+    let groups: Vec<_> = (0..dir.shards())
+        .flat_map(|i| {
+            let (shard, _) =
+                load_shard(&dir, i, AccessConfig::default(), key, [3; 32]).expect("shard loads");
+            shard.image().groups
+        })
+        .collect();
+    assert_eq!(groups.len(), 1);
+    let g = &groups[0];
+    assert_eq!(g.id, "wv:/lobby@imps.local");
+    assert_eq!(g.owner, None);
+    assert_eq!(g.members, vec![("wv:alice@imps.local".to_owned(), 2)]);
+    assert!(
+        g.properties
+            .contains(&("Searchable".to_owned(), "T".to_owned()))
+    );
+    assert_eq!(g.welcome, Some(("text/plain".to_owned(), "Hi!".to_owned())));
+}

@@ -53,6 +53,28 @@ impl Server {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        let out = Command::new(bin)
+            .args([
+                "groups",
+                "add",
+                "--shards",
+                "2",
+                "--group",
+                "/lobby",
+                "--name",
+                "Lobby",
+                "--welcome",
+                "Welcome to the lobby",
+            ])
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .expect("impsd groups add");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let stcp: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let config = dir.path().join("impsd.toml");
@@ -664,5 +686,40 @@ fn a_message_over_http_is_pushed_confirmed_and_reported() {
     let report = post(&alice, "p2", "<Polling-Request/>");
     assert!(report.contains("DeliveryReport-Request"), "{report}");
     assert!(report.contains(mid), "{report}");
+    server.stop();
+}
+
+#[test]
+fn a_public_group_over_http_welcomes_and_relays() {
+    let server = Server::start("");
+    let post = |sid: &str, tid: &str, content: &str| {
+        let body = envelope(CSP12, TRC12, Some(sid), tid, content);
+        let (status, _, body) = server.post_csp("application/vnd.wv.csp.xml", &body);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let alice = login(&server, "alice", "a-pw", "http://alice.example/phone");
+    let bob = login(&server, "bob", "b-pw", "http://bob.example/phone");
+    let join = |sname: &str| {
+        format!(
+            "<JoinGroup-Request><GroupID>wv:/lobby@imps.local</GroupID><ScreenName><SName>{sname}\
+             </SName><GroupID>wv:/lobby@imps.local</GroupID></ScreenName><JoinedRequest>T\
+             </JoinedRequest></JoinGroup-Request>"
+        )
+    };
+    let joined = post(&alice, "j1", &join("al"));
+    assert!(joined.contains("Welcome to the lobby"), "{joined}");
+    post(&bob, "j2", &join("bo"));
+    let send = "<SendMessage-Request><DeliveryReport>F</DeliveryReport><MessageInfo><Recipient>\
+                <Group><GroupID>wv:/lobby@imps.local</GroupID></Group></Recipient></MessageInfo>\
+                <ContentData>hello lobby</ContentData></SendMessage-Request>";
+    let sent = post(&alice, "m1", send);
+    assert!(sent.contains("<Code>200</Code>"), "{sent}");
+    let polled = post(&bob, "p1", "<Polling-Request/>");
+    assert!(polled.contains("hello lobby"), "{polled}");
+    assert!(
+        polled.contains("<SName>al</SName>"),
+        "sender shown by screen name: {polled}"
+    );
     server.stop();
 }

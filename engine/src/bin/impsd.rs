@@ -34,6 +34,9 @@ enum Command {
     /// Manage user accounts (while no server runs on the data directory).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Manage the service provider's public groups (while no server runs).
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// Verify every snapshot and log record of a data directory (exit 1 on lost data).
     Check {
         /// The data directory.
@@ -136,6 +139,94 @@ struct Store {
     /// The service's domain.
     #[arg(long, default_value = "imps.local")]
     domain: String,
+}
+
+#[derive(Subcommand)]
+enum GroupsCommand {
+    /// Add (or replace) a public group.
+    Add {
+        #[command(flatten)]
+        store: Store,
+        /// GroupID of a service group (`/lobby`, `wv:/lobby@imps.local`).
+        #[arg(long)]
+        group: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Its topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only members may join.
+        #[arg(long)]
+        restricted: bool,
+        /// Found by search.
+        #[arg(long)]
+        searchable: bool,
+        /// Most users joined at once.
+        #[arg(long)]
+        max_active_users: Option<u32>,
+        /// The welcome note shown to joining users.
+        #[arg(long)]
+        welcome: Option<String>,
+        /// Administrators (repeatable).
+        #[arg(long)]
+        admin: Vec<String>,
+        /// Members (repeatable).
+        #[arg(long)]
+        member: Vec<String>,
+    },
+}
+
+fn add_group(cmd: GroupsCommand) -> anyhow::Result<()> {
+    let GroupsCommand::Add {
+        store,
+        group,
+        name,
+        topic,
+        restricted,
+        searchable,
+        max_active_users,
+        welcome,
+        admin,
+        member,
+    } = cmd;
+    let mut properties = vec![
+        ("Name".to_owned(), name),
+        ("Type".to_owned(), "Public".to_owned()),
+        (
+            "AccessType".to_owned(),
+            if restricted { "Restricted" } else { "Open" }.to_owned(),
+        ),
+        (
+            "Searchable".to_owned(),
+            if searchable { "T" } else { "F" }.to_owned(),
+        ),
+    ];
+    if let Some(t) = topic {
+        properties.push(("Topic".to_owned(), t));
+    }
+    if let Some(m) = max_active_users {
+        properties.push(("MaxActiveUsers".to_owned(), m.to_string()));
+    }
+    let members = admin
+        .into_iter()
+        .map(|u| (u, 2u8))
+        .chain(member.into_iter().map(|u| (u, 0u8)))
+        .collect();
+    let record = imps_engine::record::GroupRecord {
+        id: group.clone(),
+        owner: None,
+        properties,
+        welcome: welcome.map(|w| ("text/plain".to_owned(), w)),
+        members,
+        reject: Vec::new(),
+    };
+    let mut p = open(&store)?;
+    p.put_group(record)
+        .with_context(|| format!("cannot add group {group}"))?;
+    p.finish()?;
+    println!("added public group {group}");
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -264,6 +355,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => return serve(args),
         Command::Check { data_dir } => return check(&data_dir),
         Command::Backup { data_dir, to } => return backup(&data_dir, &to),
+        Command::Groups(cmd) => return add_group(cmd),
         Command::Users(cmd) => cmd,
     };
     let start = Instant::now();
