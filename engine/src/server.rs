@@ -47,6 +47,9 @@ pub struct EngineConfig {
     pub commit_window: Duration,
     /// How long an idle executor spins before it sleeps (trades CPU for fewer wake-ups).
     pub spin_before_park: Option<Duration>,
+    /// Log records after which a shard writes a snapshot and deletes the segments it
+    /// covers (bounds disk use and restart time).
+    pub snapshot_every: u64,
 }
 
 impl EngineConfig {
@@ -59,6 +62,7 @@ impl EngineConfig {
             pin: true,
             commit_window: Duration::ZERO,
             spin_before_park: None,
+            snapshot_every: default_snapshot_every(),
         }
     }
 }
@@ -191,8 +195,8 @@ const SNAPSHOT_CHECK: Duration = Duration::from_secs(1);
 /// How long a snapshot waits for the records it covers to become durable.
 const SNAPSHOT_DURABLE_WAIT: Duration = Duration::from_secs(30);
 
-/// The snapshot interval in records: `IMPS_SNAPSHOT_EVERY` or [`SNAPSHOT_EVERY`].
-fn snapshot_every() -> u64 {
+/// The default snapshot interval in records: `IMPS_SNAPSHOT_EVERY` or [`SNAPSHOT_EVERY`].
+pub fn default_snapshot_every() -> u64 {
     std::env::var("IMPS_SNAPSHOT_EVERY")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -345,7 +349,7 @@ impl Engine {
             client: runtime.client(),
             domain: Arc::from(config.access.domain.as_str()),
         };
-        let every = snapshot_every();
+        let every = config.snapshot_every.max(1);
         let since: Vec<LogSeq> = reports
             .iter()
             .map(|r| r.snapshot_seq.unwrap_or_default())

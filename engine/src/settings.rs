@@ -133,6 +133,8 @@ pub struct ServeSettings {
     /// Microseconds an idle executor spins before sleeping (0: sleep at once). Spinning
     /// saves the wake-up of a sleeping core under steady load, at the price of CPU.
     pub spin_before_park_us: u64,
+    /// Log records between snapshots per shard (0: 1,000,000, or `IMPS_SNAPSHOT_EVERY`).
+    pub snapshot_every: u64,
     /// HTTP front-end.
     pub http: HttpSettings,
     /// Wake-up channels.
@@ -151,6 +153,7 @@ impl Default for ServeSettings {
             pin: true,
             commit_window_us: 0,
             spin_before_park_us: 0,
+            snapshot_every: 0,
             http: HttpSettings::default(),
             cir: CirSettings::default(),
             access: AccessConfig::default(),

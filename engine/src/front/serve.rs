@@ -159,6 +159,10 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
         commit_window: Duration::from_micros(settings.commit_window_us),
         spin_before_park: (settings.spin_before_park_us > 0)
             .then(|| Duration::from_micros(settings.spin_before_park_us)),
+        snapshot_every: match settings.snapshot_every {
+            0 => crate::server::default_snapshot_every(),
+            n => n,
+        },
     })?;
     let shards = engine.shards();
     let client = engine.client();
