@@ -41,6 +41,8 @@ pub struct Directory {
     slots: Vec<Option<User>>,
     free: Vec<u32>,
     by_id: HashMap<Box<str>, UserIdx>,
+    /// The search index over IDs and profiles.
+    search: crate::search::index::UserIndex,
 }
 
 impl Directory {
@@ -50,7 +52,11 @@ impl Directory {
         if let Some(&idx) = self.by_id.get(record.id.as_str()) {
             if let Some(Some(user)) = self.slots.get_mut(idx.0 as usize) {
                 user.sealed_password = record.sealed_password.into_boxed_slice();
+                self.search
+                    .update(idx, &user.id, user.profile.as_deref(), false);
                 user.profile = profile;
+                self.search
+                    .update(idx, &user.id, user.profile.as_deref(), true);
             }
             return idx;
         }
@@ -76,6 +82,9 @@ impl Directory {
                 UserIdx((self.slots.len() - 1) as u32)
             }
         };
+        if let Some(Some(u)) = self.slots.get(idx.0 as usize) {
+            self.search.update(idx, &u.id, u.profile.as_deref(), true);
+        }
         self.by_id.insert(id, idx);
         idx
     }
@@ -85,7 +94,15 @@ impl Directory {
         let idx = self.by_id.remove(id)?;
         let user = self.slots.get_mut(idx.0 as usize)?.take();
         self.free.push(idx.0);
+        if let Some(u) = &user {
+            self.search.update(idx, &u.id, u.profile.as_deref(), false);
+        }
         user
+    }
+
+    /// The search index over IDs and profiles.
+    pub fn search_index(&self) -> &crate::search::index::UserIndex {
+        &self.search
     }
 
     /// Finds a user by normalized ID.

@@ -443,9 +443,9 @@ fn service_negotiation_and_506() {
         status_of(alice.call(&mut sim, GetPresenceRequest::default().into())),
         StatusCode::ServiceNotAgreed
     );
-    // A primitive of a service that is not implemented yet (invitations): 501.
+    // A primitive of a service that is not implemented yet (ID verification): 501.
     assert_eq!(
-        status_of(alice.call(&mut sim, InviteRequest::default().into())),
+        status_of(alice.call(&mut sim, VerifyIdRequest::default().into())),
         StatusCode::NotImplemented
     );
 }

@@ -16,9 +16,9 @@ pub const LEAVES: &[&str] = &[
 
 /// The leaves this server implements today; grows as services land.
 pub const IMPLEMENTED: &[&str] = &[
-    "GETSPI", "GCLI", "CCLI", "DCLI", "MCLS", "GETWL", "REACT", "CAAUT", "GETAUT", "GETPR",
-    "UPDPR", "CALI", "DALI", "GALS", "MDELIV", "FWMSG", "SETD", "GETLM", "GETM", "REJCM", "NOTIF",
-    "NEWM", "GLBLU", "BLENT",
+    "GETSPI", "SRCH", "STSRC", "INVIT", "CAINV", "GCLI", "CCLI", "DCLI", "MCLS", "GETWL", "REACT",
+    "CAAUT", "GETAUT", "GETPR", "UPDPR", "CALI", "DALI", "GALS", "MDELIV", "FWMSG", "SETD",
+    "GETLM", "GETM", "REJCM", "NOTIF", "NEWM", "GLBLU", "BLENT",
 ];
 
 /// The bit of a leaf code.

@@ -56,6 +56,8 @@ pub(crate) struct Asker {
 impl Shard {
     /// Stores a group (recovery and changes).
     pub(crate) fn store_group(&mut self, record: GroupRecord) {
+        let old = self.groups.get(record.id.as_str()).map(|g| &g.stored);
+        self.group_index.put(old, &record);
         match self.groups.get_mut(record.id.as_str()) {
             Some(g) => g.stored = record,
             None => {
@@ -67,7 +69,9 @@ impl Shard {
 
     /// Removes a group (recovery and changes).
     pub(crate) fn drop_group(&mut self, id: &str) -> Option<Group> {
-        self.groups.remove(id)
+        let group = self.groups.remove(id)?;
+        self.group_index.remove(&group.stored);
+        Some(group)
     }
 
     /// Logs the stored part of a group and keeps it.

@@ -132,6 +132,9 @@ impl Shard {
                         if let Primitive::MessageDelivered(d) = &t.content {
                             self.message_delivered(now, slot, d.message_id.as_str());
                         }
+                        if let Primitive::InviteUserResponse(r) = &t.content {
+                            self.invite_user_response(slot, r);
+                        }
                         let known = tid.as_ref().is_some_and(|id| {
                             self.sessions
                                 .get_mut(slot)
@@ -249,6 +252,7 @@ impl Shard {
                     && let Some(slot) = self.sessions.find(&key)
                 {
                     *found = Found::Live(slot);
+                    self.deliver_pending_invitations(now, slot);
                 }
                 return Some(resp.into());
             }
@@ -416,6 +420,13 @@ impl Shard {
             Primitive::GetReactiveAuthStatusRequest(req) => {
                 let idx = self.sessions.get(slot)?.user;
                 Some(self.reactive_auth_status(idx, &req).into())
+            }
+            Primitive::SearchRequest(req) => Some(self.search(slot, &req)),
+            Primitive::StopSearchRequest(req) => Some(status(self.stop_search(slot, &req))),
+            Primitive::InviteRequest(req) => Some(status(self.invite(now, slot, &req))),
+            Primitive::CancelInviteRequest(req) => Some(status(self.cancel_invite(slot, &req))),
+            Primitive::InviteUserResponse(req) => {
+                Some(status(self.invite_user_response(slot, &req)))
             }
             Primitive::Unsupported { .. } => Some(status(StatusCode::NotImplemented)),
             other if is_server_originated(&other) => Some(status(StatusCode::BadRequest)),

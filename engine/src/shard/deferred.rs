@@ -27,6 +27,8 @@ pub(crate) enum PartKind {
     Send(String),
     /// A Status (ForwardMessage).
     Forward,
+    /// A Status (Invite-Request: per invitee, delivered or why not).
+    Invite,
     /// Whatever another shard answers (group requests).
     Remote,
 }
@@ -56,7 +58,7 @@ impl Part {
             PartKind::Remote => self
                 .remote
                 .unwrap_or_else(|| Status::new(StatusCode::ServerError).into()),
-            PartKind::Subscribe | PartKind::Forward => Status {
+            PartKind::Subscribe | PartKind::Forward | PartKind::Invite => Status {
                 result,
                 client_id: None,
             }

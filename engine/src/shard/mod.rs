@@ -40,11 +40,13 @@ use crate::credentials::Sealer;
 use crate::groups::group::Group;
 use crate::groups::mesh::GroupMsg;
 use crate::im::mesh::ImMsg;
+use crate::invite::{Invitations, InviteMsg};
 use crate::names::Names;
 use crate::presence::mesh::PresenceMsg;
 use crate::presence::publication::SessionRef;
 use crate::record::{Record, RecordError, ShardImage};
 use crate::routing::owner_of_key;
+use crate::search::{SearchMsg, Searches, index::GroupIndex};
 use crate::users::{Directory, UserIdx};
 use deferred::{Collect, Deferred};
 
@@ -85,6 +87,10 @@ pub enum ShardMsg {
     Im(ImMsg),
     /// Groups: requests, answers, notices, group messages.
     Group(GroupMsg),
+    /// Search: criteria to every shard, hits back.
+    Search(SearchMsg),
+    /// Invitations: deliveries, answers, cancellations.
+    Invite(InviteMsg),
 }
 
 /// What a shard is built from.
@@ -151,6 +157,12 @@ pub struct Shard {
     pub(crate) groups: HashMap<Box<str>, Group>,
     /// Group messages handed to joined sessions (all shards).
     pub(crate) group_deliveries: u64,
+    /// The searchable groups this shard owns, indexed.
+    pub(crate) group_index: GroupIndex,
+    /// Searches gathering hits, and finished ones kept for paging.
+    pub(crate) searches: Searches,
+    /// Open invitations of this shard's users (soft), as inviters and invitees.
+    pub(crate) invitations: Invitations,
 }
 
 impl Shard {
@@ -188,6 +200,9 @@ impl Shard {
             next_message: 0,
             groups: HashMap::new(),
             group_deliveries: 0,
+            group_index: GroupIndex::default(),
+            searches: Searches::default(),
+            invitations: Invitations::default(),
         }
         .with_message_epoch()
     }
@@ -415,6 +430,8 @@ impl Core for Shard {
         self.pending_record = None;
         match msg {
             ShardMsg::Group(m) => self.handle_group_msg(now, from, m),
+            ShardMsg::Search(m) => self.handle_search_msg(from, m),
+            ShardMsg::Invite(m) => self.handle_invite_msg(from, m),
             ShardMsg::Im(m) => match m {
                 ImMsg::Post {
                     query,
@@ -472,6 +489,7 @@ impl Core for Shard {
         self.pending_record = None;
         self.expire(now);
         self.expire_letters(now);
+        self.expire_invitations(now);
         self.pending_record = None;
     }
 
@@ -482,7 +500,8 @@ impl Core for Shard {
     fn next_timer(&self) -> Option<Millis> {
         let sessions = self.sessions.next_deadline();
         let challenges = self.challenge_order.front().map(|(at, _)| *at);
-        [sessions, challenges, self.next_expiry()]
+        let invitations = self.next_invitation_expiry();
+        [sessions, challenges, self.next_expiry(), invitations]
             .into_iter()
             .flatten()
             .min()
