@@ -3,79 +3,21 @@
 //! forcing users out, properties and privileges, change notices, group and private
 //! messages across shards, deletion, sessions leaving when they end, and durability.
 
-use imps_engine::config::AccessConfig;
+mod common;
+
+use common::{DOMAIN, World, id};
 use imps_engine::record::Record;
-use imps_engine::routing::owner;
 use imps_engine::shard::Request;
-use imps_engine::sim::{Sim, SimClient};
+use imps_engine::sim::SimClient;
 use imps_protocol::common::{Group, Property, Recipient, ScreenName, UserList};
 use imps_protocol::primitives::*;
 use imps_protocol::types::{GroupId, ScreenNameText, UserId};
-use imps_protocol::{Primitive, TransactionMode, Version};
-
-const DOMAIN: &str = "imps.local";
-
-fn name_on(base: &str, shard: u16) -> String {
-    (0..1000)
-        .map(|i| format!("{base}{i}"))
-        .find(|n| owner(&UserId::from(n.as_str()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
-        .expect("a name on the shard")
-}
-
-fn id(c: &SimClient) -> String {
-    format!("wv:{}@{DOMAIN}", c.user)
-}
-
-struct World {
-    sim: Sim,
-}
+use imps_protocol::{Primitive, TransactionMode};
 
 impl World {
-    fn new() -> Self {
-        Self {
-            sim: Sim::new(2, AccessConfig::default(), 13),
-        }
-    }
-
-    fn online(&mut self, base: &str, shard: u16) -> SimClient {
-        let name = name_on(base, shard);
-        assert!(self.sim.add_user(&name, "pw"));
-        let mut c = SimClient::new(&name, Version::V1_2);
-        c.login(&mut self.sim, "pw").expect("login");
-        c
-    }
-
-    fn call(&mut self, c: &mut SimClient, p: Primitive) -> Primitive {
-        c.call(&mut self.sim, p).expect("an answer")
-    }
-
-    fn code(&mut self, c: &mut SimClient, p: Primitive) -> u32 {
-        match self.call(c, p) {
-            Primitive::Status(s) => s.result.code,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
     /// Server-originated requests waiting for `c`.
     fn inbox(&mut self, c: &mut SimClient) -> Vec<Primitive> {
-        let mut out = Vec::new();
-        for _ in 0..50 {
-            let Some(m) = c.poll(&mut self.sim) else {
-                break;
-            };
-            let got: Vec<Primitive> = m
-                .session
-                .transactions
-                .into_iter()
-                .filter(|t| t.descriptor.mode == TransactionMode::Request)
-                .map(|t| t.content)
-                .collect();
-            if got.is_empty() {
-                break;
-            }
-            out.extend(got);
-        }
-        out
+        self.requests(c).into_iter().map(|(_, p)| p).collect()
     }
 }
 
@@ -196,15 +138,18 @@ fn texts(inbox: &[Primitive]) -> Vec<(String, Option<String>)> {
 
 #[test]
 fn create_join_and_talk_across_shards() {
-    let mut w = World::new();
+    let mut w = World::new(13);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
     let g = group_on(&alice, "club", 1);
     // Only the owner's namespace; a name is required; no duplicates.
     let theirs = GroupId(format!("wv:{}/club@{DOMAIN}", bob.user));
-    assert_eq!(w.code(&mut alice, create(&theirs, &[("Name", "x")])), 402);
-    assert_eq!(w.code(&mut alice, create(&g, &[("Topic", "no name")])), 822);
+    assert_eq!(w.status(&mut alice, create(&theirs, &[("Name", "x")])), 402);
+    assert_eq!(
+        w.status(&mut alice, create(&g, &[("Topic", "no name")])),
+        822
+    );
     w.sim.set_auto_durable(false);
     let m = alice.message(vec![(
         TransactionMode::Request,
@@ -225,7 +170,7 @@ fn create_join_and_talk_across_shards() {
             .iter()
             .any(|r| matches!(Record::from_bytes(r), Ok(Record::GroupPut(_))))
     );
-    assert_eq!(w.code(&mut bob, create(&g, &[("Name", "again")])), 801);
+    assert_eq!(w.status(&mut bob, create(&g, &[("Name", "again")])), 801);
     // Joining: welcome note, joined users, unique screen names, no double join.
     let Primitive::JoinGroupResponse(r) = w.call(&mut alice, join(&g, "Al", true)) else {
         panic!("join response expected")
@@ -234,7 +179,7 @@ fn create_join_and_talk_across_shards() {
         r.welcome_note.map(|n| n.content_data).as_deref(),
         Some("Welcome!")
     );
-    assert_eq!(w.code(&mut bob, join(&g, "Al", false)), 811);
+    assert_eq!(w.status(&mut bob, join(&g, "Al", false)), 811);
     let Primitive::JoinGroupResponse(r) = w.call(&mut bob, join(&g, "Bobby", false)) else {
         panic!("join response expected")
     };
@@ -244,7 +189,7 @@ fn create_join_and_talk_across_shards() {
         .map(|m| m.mappings.into_iter().map(|m| m.sname.0).collect())
         .unwrap_or_default();
     assert_eq!(names, vec!["Al".to_owned(), "Bobby".to_owned()]);
-    assert_eq!(w.code(&mut bob, join(&g, "Other", false)), 807);
+    assert_eq!(w.status(&mut bob, join(&g, "Other", false)), 807);
     // alice subscribed to notices: she hears bob joining.
     let notices = w.inbox(&mut alice);
     assert!(
@@ -286,8 +231,8 @@ fn create_join_and_talk_across_shards() {
         properties: Some(props(&[("PrivateMessaging", "F")])),
         own_properties: None,
     };
-    assert_eq!(w.code(&mut bob, set.clone().into()), 816, "only admins");
-    assert_eq!(w.code(&mut alice, set.into()), 200);
+    assert_eq!(w.status(&mut bob, set.clone().into()), 816, "only admins");
+    assert_eq!(w.status(&mut alice, set.into()), 200);
     assert_eq!(
         send_code(w.call(&mut alice, to_group(&g, Some("Bobby"), "psst"))),
         812
@@ -296,24 +241,24 @@ fn create_join_and_talk_across_shards() {
 
 #[test]
 fn restricted_groups_roles_and_the_reject_list() {
-    let mut w = World::new();
+    let mut w = World::new(13);
     let mut alice = w.online("alice", 1);
     let mut bob = w.online("bob", 0);
     let mut carol = w.online("carol", 1);
     let g = group_on(&alice, "vip", 0);
     let p = create(&g, &[("Name", "VIP"), ("AccessType", "Restricted")]);
-    assert_eq!(w.code(&mut alice, p), 200);
-    assert_eq!(w.code(&mut bob, join(&g, "b", false)), 803);
+    assert_eq!(w.status(&mut alice, p), 200);
+    assert_eq!(w.status(&mut bob, join(&g, "b", false)), 803);
     let add = AddGroupMembersRequest {
         group_id: g.clone(),
         user_list: users(&[&bob, &carol]),
     };
     assert_eq!(
-        w.code(&mut bob, add.clone().into()),
+        w.status(&mut bob, add.clone().into()),
         816,
         "members cannot add"
     );
-    assert_eq!(w.code(&mut alice, add.into()), 200);
+    assert_eq!(w.status(&mut alice, add.into()), 200);
     assert!(matches!(
         w.call(&mut bob, join(&g, "b", false)),
         Primitive::JoinGroupResponse(_)
@@ -327,7 +272,7 @@ fn restricted_groups_roles_and_the_reject_list() {
         }),
         users: None,
     };
-    assert_eq!(w.code(&mut alice, promote.into()), 200);
+    assert_eq!(w.status(&mut alice, promote.into()), 200);
     let ban = RejectListRequest {
         group_id: g.clone(),
         add_list: Some(EntityList {
@@ -350,7 +295,7 @@ fn restricted_groups_roles_and_the_reject_list() {
             .any(|p| matches!(p, Primitive::LeaveGroupResponse(l) if l.result.code == 809)),
         "{forced:?}"
     );
-    assert_eq!(w.code(&mut bob, join(&g, "b", false)), 809);
+    assert_eq!(w.status(&mut bob, join(&g, "b", false)), 809);
     let Primitive::GetGroupMembersResponse(m) = w.call(
         &mut carol,
         GetGroupMembersRequest {
@@ -368,12 +313,12 @@ fn restricted_groups_roles_and_the_reject_list() {
 
 #[test]
 fn deletion_tells_joined_users_and_ending_sessions_leave() {
-    let mut w = World::new();
+    let mut w = World::new(13);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 1);
     let g = group_on(&alice, "tmp", 1);
-    assert_eq!(w.code(&mut alice, create(&g, &[("Name", "Tmp")])), 200);
+    assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Tmp")])), 200);
     w.call(&mut alice, join(&g, "a", false));
     w.call(&mut bob, join(&g, "b", false));
     w.call(&mut carol, join(&g, "c", false));
@@ -400,7 +345,7 @@ fn deletion_tells_joined_users_and_ending_sessions_leave() {
         .unwrap_or_default();
     assert_eq!(names, vec!["a".to_owned(), "b".to_owned()]);
     assert_eq!(
-        w.code(
+        w.status(
             &mut bob,
             DeleteGroupRequest {
                 group_id: g.clone()
@@ -410,7 +355,7 @@ fn deletion_tells_joined_users_and_ending_sessions_leave() {
         816
     );
     assert_eq!(
-        w.code(
+        w.status(
             &mut alice,
             DeleteGroupRequest {
                 group_id: g.clone()
@@ -425,7 +370,7 @@ fn deletion_tells_joined_users_and_ending_sessions_leave() {
             .any(|p| matches!(p, Primitive::LeaveGroupResponse(_))),
         "{told:?}"
     );
-    assert_eq!(w.code(&mut bob, join(&g, "b", false)), 800);
+    assert_eq!(w.status(&mut bob, join(&g, "b", false)), 800);
     assert!(
         w.sim
             .log(1)

@@ -3,65 +3,19 @@
 //! then login, expiry, block and grant lists, contact-list recipients across shards,
 //! duplicate retries, and durability before acknowledgement.
 
+mod common;
+
+use common::{DOMAIN, World, id, user};
 use imps_engine::config::AccessConfig;
 use imps_engine::record::Record;
-use imps_engine::routing::owner;
 use imps_engine::shard::{Reply, Request};
-use imps_engine::sim::{Sim, SimClient};
-use imps_protocol::common::{Recipient, User};
+use imps_engine::sim::SimClient;
+use imps_protocol::common::Recipient;
 use imps_protocol::primitives::*;
 use imps_protocol::types::{ContactListId, MessageId, UserId};
 use imps_protocol::{Primitive, TransactionMode, Version};
 
-const DOMAIN: &str = "imps.local";
-
-fn name_on(base: &str, shard: u16) -> String {
-    (0..1000)
-        .map(|i| format!("{base}{i}"))
-        .find(|n| owner(&UserId::from(n.as_str()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
-        .expect("a name on the shard")
-}
-
-fn id(c: &SimClient) -> String {
-    format!("wv:{}@{DOMAIN}", c.user)
-}
-
-fn user(id: &str) -> User {
-    User {
-        user_id: UserId(id.into()),
-        client_id: None,
-        friendly_name: None,
-    }
-}
-
-struct World {
-    sim: Sim,
-}
-
 impl World {
-    fn new() -> Self {
-        Self {
-            sim: Sim::new(2, AccessConfig::default(), 9),
-        }
-    }
-
-    /// A new user on `shard`, not logged in.
-    fn account(&mut self, base: &str, shard: u16) -> SimClient {
-        let name = name_on(base, shard);
-        assert!(self.sim.add_user(&name, "pw"));
-        SimClient::new(&name, Version::V1_2)
-    }
-
-    fn online(&mut self, base: &str, shard: u16) -> SimClient {
-        let mut c = self.account(base, shard);
-        c.login(&mut self.sim, "pw").expect("login");
-        c
-    }
-
-    fn call(&mut self, c: &mut SimClient, p: Primitive) -> Primitive {
-        c.call(&mut self.sim, p).expect("an answer")
-    }
-
     fn send(
         &mut self,
         from: &mut SimClient,
@@ -76,32 +30,10 @@ impl World {
         }
     }
 
-    /// Polls until nothing is left; the server-originated requests with their IDs.
-    fn inbox(&mut self, c: &mut SimClient) -> Vec<(Option<String>, Primitive)> {
-        let mut out = Vec::new();
-        for _ in 0..50 {
-            let Some(m) = c.poll(&mut self.sim) else {
-                break;
-            };
-            let got: Vec<_> = m
-                .session
-                .transactions
-                .into_iter()
-                .filter(|t| t.descriptor.mode == TransactionMode::Request)
-                .map(|t| (t.descriptor.id.map(|i| i.0), t.content))
-                .collect();
-            if got.is_empty() {
-                break;
-            }
-            out.extend(got);
-        }
-        out
-    }
-
     /// The texts pushed to `c` (answering each with MessageDelivered).
     fn pushed(&mut self, c: &mut SimClient) -> Vec<String> {
         let mut texts = Vec::new();
-        for (tid, p) in self.inbox(c) {
+        for (tid, p) in self.requests(c) {
             if let Primitive::NewMessage(m) = p {
                 texts.push(m.content_data.clone().unwrap_or_default());
                 let id = m.message_info.message_id.clone().expect("an ID");
@@ -115,7 +47,7 @@ impl World {
 
     /// Delivery reports to `c`: (code, message ID).
     fn reports(&mut self, c: &mut SimClient) -> Vec<(u32, String)> {
-        self.inbox(c)
+        self.requests(c)
             .into_iter()
             .filter_map(|(_, p)| match p {
                 Primitive::DeliveryReportRequest(r) => Some((
@@ -160,7 +92,7 @@ fn notify_mode(w: &mut World, c: &mut SimClient) {
 
 #[test]
 fn push_across_shards_with_a_delivery_report() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let r = w.send(&mut alice, &[&id(&bob)], "hello ÿ 😀", true);
@@ -172,7 +104,7 @@ fn push_across_shards_with_a_delivery_report() {
 
 #[test]
 fn notify_get_list_get_and_delivered() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     notify_mode(&mut w, &mut bob);
@@ -180,7 +112,7 @@ fn notify_get_list_get_and_delivered() {
         .send(&mut alice, &[&id(&bob)], "pull me", true)
         .message_id
         .expect("id");
-    let note = w.inbox(&mut bob);
+    let note = w.requests(&mut bob);
     assert!(
         matches!(&note[0].1, Primitive::MessageNotification(n) if n.message_info.message_id.as_ref() == Some(&mid)),
         "{note:?}"
@@ -211,7 +143,7 @@ fn notify_get_list_get_and_delivered() {
 
 #[test]
 fn reject_and_forward_are_reported() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
@@ -244,9 +176,9 @@ fn reject_and_forward_are_reported() {
 
 #[test]
 fn offline_messages_are_durable_before_acknowledged_and_delivered_in_order_at_login() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
-    let mut bob = w.account("bob", 1);
+    let mut bob = w.offline("bob", 1);
     w.sim.set_auto_durable(false);
     let m = alice.message(vec![(
         TransactionMode::Request,
@@ -291,9 +223,9 @@ fn offline_messages_are_durable_before_acknowledged_and_delivered_in_order_at_lo
 
 #[test]
 fn unread_messages_expire_with_a_report() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
-    let bob = w.account("bob", 1);
+    let bob = w.offline("bob", 1);
     let mut req = message(&[&id(&bob)], "soon stale", true);
     req.message_info.validity = Some(60);
     let Primitive::SendMessageResponse(r) = w.call(&mut alice, req.into()) else {
@@ -309,7 +241,7 @@ fn unread_messages_expire_with_a_report() {
 
 #[test]
 fn block_beats_grant_and_a_grant_list_in_use_admits_only_granted() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut eve = w.online("eve", 0);
@@ -361,7 +293,7 @@ fn block_beats_grant_and_a_grant_list_in_use_admits_only_granted() {
 
 #[test]
 fn contact_list_recipients_across_shards_and_partial_success() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
@@ -390,7 +322,7 @@ fn contact_list_recipients_across_shards_and_partial_success() {
 
 #[test]
 fn a_retried_send_is_delivered_once() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let send = |alice: &mut SimClient, w: &mut World| {
@@ -413,9 +345,9 @@ fn a_retried_send_is_delivered_once() {
 
 #[test]
 fn bad_content_and_group_recipients_are_refused_clearly() {
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
-    let bob = w.account("bob", 1);
+    let bob = w.offline("bob", 1);
     let mut wrong_size = message(&[&id(&bob)], "four", false);
     wrong_size.message_info.content_size = Some(99);
     let Primitive::SendMessageResponse(r) = w.call(&mut alice, wrong_size.into()) else {
@@ -449,9 +381,9 @@ fn bad_content_and_group_recipients_are_refused_clearly() {
 fn stored_messages_and_access_lists_come_back_from_the_log() {
     use imps_engine::core::{Core, LogSeq, Millis, Output, Token};
     use imps_engine::shard::{Shard, ShardSetup};
-    let mut w = World::new();
+    let mut w = World::new(9);
     let mut alice = w.online("alice", 0);
-    let mut bob = w.account("bob", 1);
+    let mut bob = w.offline("bob", 1);
     bob.login(&mut w.sim, "pw").expect("login");
     let block = BlockEntityRequest {
         block_list: Some(AccessList {

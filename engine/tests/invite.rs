@@ -4,84 +4,24 @@
 //! offline invitees and inviters; a PR acceptance granting presence durably; cancellation;
 //! expiry; and the refusals (423, 402, 531).
 
-use imps_engine::config::AccessConfig;
+mod common;
+
+use common::{DOMAIN, World, id, user};
 use imps_engine::record::Record;
-use imps_engine::routing::owner;
 use imps_engine::shard::Request;
-use imps_engine::sim::{Sim, SimClient};
-use imps_protocol::common::{Recipient, Sender, UrlList, User};
+use imps_engine::sim::SimClient;
+use imps_protocol::common::{Recipient, Sender, UrlList};
 use imps_protocol::primitives::*;
-use imps_protocol::types::{GroupId, InviteId, Url, UserId};
-use imps_protocol::{Message, Primitive, TransactionMode, Version};
-
-const DOMAIN: &str = "imps.local";
-
-fn name_on(base: &str, shard: u16) -> String {
-    (0..1000)
-        .map(|i| format!("{base}{i}"))
-        .find(|n| owner(&UserId::from(n.as_str()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
-        .expect("a name on the shard")
-}
-
-fn id(c: &SimClient) -> String {
-    format!("wv:{}@{DOMAIN}", c.user)
-}
-
-fn user(id: &str) -> User {
-    User {
-        user_id: UserId(id.into()),
-        client_id: None,
-        friendly_name: None,
-    }
-}
-
-struct World {
-    sim: Sim,
-}
+use imps_protocol::types::{GroupId, InviteId, Url};
+use imps_protocol::{Message, Primitive, TransactionMode};
 
 impl World {
-    fn new() -> Self {
-        Self {
-            sim: Sim::new(2, AccessConfig::default(), 33),
-        }
-    }
-
-    /// A new user on `shard`, not logged in.
-    fn offline(&mut self, base: &str, shard: u16) -> SimClient {
-        let name = name_on(base, shard);
-        assert!(self.sim.add_user(&name, "pw"));
-        SimClient::new(&name, Version::V1_2)
-    }
-
-    /// A new user on `shard`, logged in.
-    fn online(&mut self, base: &str, shard: u16) -> SimClient {
-        let mut c = self.offline(base, shard);
-        c.login(&mut self.sim, "pw").expect("login");
-        c
-    }
-
-    fn call(&mut self, c: &mut SimClient, p: Primitive) -> Primitive {
-        c.call(&mut self.sim, p).expect("an answer")
-    }
-
-    fn code(&mut self, c: &mut SimClient, p: Primitive) -> u32 {
-        code(&self.call(c, p))
-    }
-
     /// Server-originated requests waiting for `c`, with their TransactionIDs.
     fn inbox(&mut self, c: &mut SimClient) -> Vec<(String, Primitive)> {
-        let mut out = Vec::new();
-        for _ in 0..50 {
-            let Some(m) = c.poll(&mut self.sim) else {
-                break;
-            };
-            let got: Vec<(String, Primitive)> = requests(m);
-            if got.is_empty() {
-                break;
-            }
-            out.extend(got);
-        }
-        out
+        self.requests(c)
+            .into_iter()
+            .map(|(id, p)| (id.unwrap_or_default(), p))
+            .collect()
     }
 }
 
@@ -92,13 +32,6 @@ fn requests(m: Message) -> Vec<(String, Primitive)> {
         .filter(|t| t.descriptor.mode == TransactionMode::Request)
         .map(|t| (t.descriptor.id.map(|i| i.0).unwrap_or_default(), t.content))
         .collect()
-}
-
-fn code(p: &Primitive) -> u32 {
-    match p {
-        Primitive::Status(s) => s.result.code,
-        other => panic!("a Status expected, got {other:?}"),
-    }
 }
 
 fn invite(invite_id: &str, kind: InviteType, to: &[&str]) -> InviteRequest {
@@ -160,12 +93,12 @@ fn sender_id(s: Option<&Sender>) -> Option<String> {
 
 #[test]
 fn an_invitation_reaches_the_invitee_and_the_answer_the_inviter() {
-    let mut w = World::new();
+    let mut w = World::new(33);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut req = invite("chat-1", InviteType::Im, &[&id(&bob)]);
     req.validity = Some(600);
-    assert_eq!(w.code(&mut alice, req.into()), 200);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
     let inbox = w.inbox(&mut bob);
     let got = invitations(&inbox);
     assert_eq!(got.len(), 1);
@@ -175,7 +108,10 @@ fn an_invitation_reaches_the_invitee_and_the_answer_the_inviter() {
     assert_eq!(got[0].validity, Some(600));
     assert_eq!(sender_id(Some(&got[0].sender)), Some(id(&alice)));
     // bob accepts with a request of his own.
-    assert_eq!(w.code(&mut bob, answer("chat-1", true, "sure").into()), 200);
+    assert_eq!(
+        w.status(&mut bob, answer("chat-1", true, "sure").into()),
+        200
+    );
     let inbox = w.inbox(&mut alice);
     let r = responses(&inbox);
     assert_eq!(r.len(), 1);
@@ -184,11 +120,11 @@ fn an_invitation_reaches_the_invitee_and_the_answer_the_inviter() {
     assert_eq!(sender_id(r[0].sender.as_ref()), Some(id(&bob)));
     // Answered: the invitation is gone.
     assert_eq!(
-        w.code(&mut bob, answer("chat-1", true, "again").into()),
+        w.status(&mut bob, answer("chat-1", true, "again").into()),
         423
     );
     assert_eq!(
-        w.code(
+        w.status(
             &mut alice,
             CancelInviteRequest {
                 invite_id: InviteId("chat-1".into()),
@@ -202,7 +138,7 @@ fn an_invitation_reaches_the_invitee_and_the_answer_the_inviter() {
 
 #[test]
 fn shared_content_is_rejected_as_the_answer_to_the_servers_request() {
-    let mut w = World::new();
+    let mut w = World::new(33);
     let mut alice = w.online("alice", 1);
     let mut bob = w.online("bob", 0);
     let mut req = invite("photos", InviteType::SharedContent, &[&id(&bob)]);
@@ -213,7 +149,7 @@ fn shared_content_is_rejected_as_the_answer_to_the_servers_request() {
         ],
     };
     req.url_list = Some(urls.clone());
-    assert_eq!(w.code(&mut alice, req.into()), 200);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
     let m = bob.poll(&mut w.sim).expect("a poll answer");
     let inbox = requests(m);
     let (tid, p) = inbox
@@ -243,42 +179,42 @@ fn shared_content_is_rejected_as_the_answer_to_the_servers_request() {
 
 #[test]
 fn malformed_and_unknown_invitations_are_refused() {
-    let mut w = World::new();
+    let mut w = World::new(33);
     let mut alice = w.online("alice", 0);
     let bob = w.offline("bob", 1);
     let to = [id(&bob)];
     let to: Vec<&str> = to.iter().map(String::as_str).collect();
     assert_eq!(
-        w.code(&mut alice, invite("g", InviteType::Group, &to).into()),
+        w.status(&mut alice, invite("g", InviteType::Group, &to).into()),
         402
     );
     assert_eq!(
-        w.code(
+        w.status(
             &mut alice,
             invite("s", InviteType::SharedContent, &to).into()
         ),
         402
     );
     assert_eq!(
-        w.code(&mut alice, invite("", InviteType::Im, &to).into()),
+        w.status(&mut alice, invite("", InviteType::Im, &to).into()),
         402
     );
     assert_eq!(
-        w.code(&mut alice, invite("x", InviteType::Us, &to).into()),
+        w.status(&mut alice, invite("x", InviteType::Us, &to).into()),
         402
     );
     let mut group = invite("g", InviteType::Group, &to);
     group.group_id = Some(GroupId(format!("wv:{}/fun@{DOMAIN}", alice.user)));
-    assert_eq!(w.code(&mut alice, group.clone().into()), 200);
+    assert_eq!(w.status(&mut alice, group.clone().into()), 200);
     assert_eq!(
-        w.code(&mut alice, group.into()),
+        w.status(&mut alice, group.into()),
         423,
         "an InviteID already open"
     );
     // An unknown invitee: 531 for that one, alone or among others.
     let ghost = format!("wv:ghost@{DOMAIN}");
     assert_eq!(
-        w.code(&mut alice, invite("u1", InviteType::Im, &[&ghost]).into()),
+        w.status(&mut alice, invite("u1", InviteType::Im, &[&ghost]).into()),
         531
     );
     let Primitive::Status(s) = w.call(
@@ -291,21 +227,24 @@ fn malformed_and_unknown_invitations_are_refused() {
     assert_eq!(s.result.detailed[0].code, 531);
     assert_eq!(s.result.detailed[0].user_ids[0].0, ghost);
     // Unknown IDs.
-    assert_eq!(w.code(&mut alice, answer("nothing", true, "").into()), 423);
+    assert_eq!(
+        w.status(&mut alice, answer("nothing", true, "").into()),
+        423
+    );
     let cancel = CancelInviteRequest {
         invite_id: InviteId("nothing".into()),
         ..CancelInviteRequest::default()
     };
-    assert_eq!(w.code(&mut alice, cancel.into()), 423);
+    assert_eq!(w.status(&mut alice, cancel.into()), 423);
 }
 
 #[test]
 fn an_offline_invitee_gets_it_at_login_and_an_offline_inviter_the_answer() {
-    let mut w = World::new();
+    let mut w = World::new(33);
     let mut alice = w.online("alice", 1);
     let mut bob = w.offline("bob", 0);
     let req = invite("later", InviteType::Im, &[&id(&bob)]);
-    assert_eq!(w.code(&mut alice, req.into()), 200);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
     assert!(matches!(
         w.call(&mut alice, LogoutRequest {}.into()),
         Primitive::Disconnect(_)
@@ -316,7 +255,7 @@ fn an_offline_invitee_gets_it_at_login_and_an_offline_inviter_the_answer() {
     let got = invitations(&inbox);
     assert_eq!(got.len(), 1, "{inbox:?}");
     assert_eq!(got[0].validity, Some(86_400 - 10), "the validity left");
-    assert_eq!(w.code(&mut bob, answer("later", true, "hi").into()), 200);
+    assert_eq!(w.status(&mut bob, answer("later", true, "hi").into()), 200);
     alice.login(&mut w.sim, "pw").expect("login");
     let inbox = w.inbox(&mut alice);
     assert_eq!(responses(&inbox).len(), 1, "held for alice's next login");
@@ -324,7 +263,7 @@ fn an_offline_invitee_gets_it_at_login_and_an_offline_inviter_the_answer() {
 
 #[test]
 fn an_accepted_presence_invitation_grants_presence_durably() {
-    let mut w = World::new();
+    let mut w = World::new(33);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let update = UpdatePresenceRequest {
@@ -340,7 +279,7 @@ fn an_accepted_presence_invitation_grants_presence_durably() {
             ..PresenceSubList::default()
         },
     };
-    assert_eq!(w.code(&mut bob, update.into()), 200);
+    assert_eq!(w.status(&mut bob, update.into()), 200);
     let get: Primitive = GetPresenceRequest {
         users: vec![user(&id(&bob))],
         ..GetPresenceRequest::default()
@@ -352,7 +291,7 @@ fn an_accepted_presence_invitation_grants_presence_durably() {
     assert!(r.presences.is_empty(), "not authorized yet: {r:?}");
     let mut req = invite("see-me", InviteType::Presence, &[&id(&bob)]);
     req.sub_list = Some(PresenceSubList::naming(["StatusText"]));
-    assert_eq!(w.code(&mut alice, req.into()), 200);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
     assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
     // The acceptance waits for the grant to be on disk, and so does alice's answer.
     w.sim.set_auto_durable(false);
@@ -399,9 +338,9 @@ fn an_accepted_presence_invitation_grants_presence_durably() {
     // A rejected PR invitation grants nothing.
     let mut carol = w.online("carol", 1);
     let req = invite("see-me-too", InviteType::Presence, &[&id(&carol)]);
-    assert_eq!(w.code(&mut alice, req.into()), 200);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
     assert_eq!(
-        w.code(&mut carol, answer("see-me-too", false, "no").into()),
+        w.status(&mut carol, answer("see-me-too", false, "no").into()),
         200
     );
     let status = GetReactiveAuthStatusRequest { user_ids: vec![] };
@@ -413,7 +352,7 @@ fn an_accepted_presence_invitation_grants_presence_durably() {
 
 #[test]
 fn cancellation_reaches_invitees_who_saw_it() {
-    let mut w = World::new();
+    let mut w = World::new(33);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
@@ -424,7 +363,7 @@ fn cancellation_reaches_invitees_who_saw_it() {
     req.url_list = Some(UrlList {
         urls: vec![Url("http://party.example/".into())],
     });
-    assert_eq!(w.code(&mut alice, req.into()), 200);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
     assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
     // Cancelled for bob only.
     let cancel = CancelInviteRequest {
@@ -436,37 +375,41 @@ fn cancellation_reaches_invitees_who_saw_it() {
         note: Some("sorry".into()),
         ..CancelInviteRequest::default()
     };
-    assert_eq!(w.code(&mut alice, cancel.into()), 200);
+    assert_eq!(w.status(&mut alice, cancel.into()), 200);
     let inbox = w.inbox(&mut bob);
     let c = cancels(&inbox);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].invite_id.0, "party");
     assert_eq!(c[0].note.as_deref(), Some("sorry"));
     assert_eq!(sender_id(Some(&c[0].sender)), Some(id(&alice)));
-    assert_eq!(w.code(&mut bob, answer("party", true, "").into()), 423);
+    assert_eq!(w.status(&mut bob, answer("party", true, "").into()), 423);
     // Then for everyone left: carol (who saw it) is told; dave never saw it.
     assert_eq!(invitations(&w.inbox(&mut carol)).len(), 1);
     let all = CancelInviteRequest {
         invite_id: InviteId("party".into()),
         ..CancelInviteRequest::default()
     };
-    assert_eq!(w.code(&mut alice, all.clone().into()), 200);
+    assert_eq!(w.status(&mut alice, all.clone().into()), 200);
     assert_eq!(cancels(&w.inbox(&mut carol)).len(), 1);
-    assert_eq!(w.code(&mut carol, answer("party", true, "").into()), 423);
+    assert_eq!(w.status(&mut carol, answer("party", true, "").into()), 423);
     dave.login(&mut w.sim, "pw").expect("login");
     assert!(w.inbox(&mut dave).is_empty(), "nothing to tell dave");
-    assert_eq!(w.code(&mut alice, all.into()), 423, "nothing open any more");
+    assert_eq!(
+        w.status(&mut alice, all.into()),
+        423,
+        "nothing open any more"
+    );
 }
 
 #[test]
 fn invitations_expire_with_their_validity() {
-    let mut w = World::new();
+    let mut w = World::new(33);
     let mut alice = w.online("alice", 1);
     let mut bob = w.online("bob", 0);
     let mut dave = w.offline("dave", 1);
     let mut req = invite("brief", InviteType::Im, &[&id(&bob), &id(&dave)]);
     req.validity = Some(60);
-    assert_eq!(w.code(&mut alice, req.into()), 200);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
     assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
     w.sim.advance(59_000);
     assert_eq!(
@@ -475,12 +418,15 @@ fn invitations_expire_with_their_validity() {
         "bob's, still open"
     );
     w.sim.advance(2_000);
-    assert_eq!(w.code(&mut bob, answer("brief", true, "late").into()), 423);
+    assert_eq!(
+        w.status(&mut bob, answer("brief", true, "late").into()),
+        423
+    );
     let cancel = CancelInviteRequest {
         invite_id: InviteId("brief".into()),
         ..CancelInviteRequest::default()
     };
-    assert_eq!(w.code(&mut alice, cancel.into()), 423);
+    assert_eq!(w.status(&mut alice, cancel.into()), 423);
     dave.login(&mut w.sim, "pw").expect("login");
     assert!(
         invitations(&w.inbox(&mut dave)).is_empty(),

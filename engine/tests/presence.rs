@@ -3,50 +3,17 @@
 //! sessions, contact-list subscriptions and coalescing. Every test places the watchers and
 //! publishers on named shards so that the cross-shard paths are exercised.
 
-use imps_engine::config::AccessConfig;
+mod common;
+
+use common::{DOMAIN, World, id, user};
 use imps_engine::record::Record;
-use imps_engine::routing::owner;
 use imps_engine::shard::Request;
-use imps_engine::sim::{Sim, SimClient};
-use imps_protocol::common::User;
+use imps_engine::sim::SimClient;
 use imps_protocol::primitives::*;
 use imps_protocol::types::{ContactListId, UserId};
-use imps_protocol::{Message, Primitive, TransactionMode, Version};
-
-const DOMAIN: &str = "imps.local";
-
-/// The first name `base<i>` that lives on `shard` of 2.
-fn name_on(base: &str, shard: u16) -> String {
-    (0..1000)
-        .map(|i| format!("{base}{i}"))
-        .find(|n| owner(&UserId::from(n.as_str()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
-        .expect("a name on the shard")
-}
-
-struct World {
-    sim: Sim,
-}
+use imps_protocol::{Primitive, TransactionMode};
 
 impl World {
-    fn new() -> Self {
-        Self {
-            sim: Sim::new(2, AccessConfig::default(), 7),
-        }
-    }
-
-    /// A logged-in client of a new user on `shard`.
-    fn user(&mut self, base: &str, shard: u16) -> SimClient {
-        let name = name_on(base, shard);
-        assert!(self.sim.add_user(&name, "pw"));
-        let mut c = SimClient::new(&name, Version::V1_2);
-        c.login(&mut self.sim, "pw").expect("login");
-        c
-    }
-
-    fn call(&mut self, c: &mut SimClient, p: Primitive) -> Primitive {
-        c.call(&mut self.sim, p).expect("an answer")
-    }
-
     fn ok(&mut self, c: &mut SimClient, p: Primitive) {
         assert_eq!(code(&self.call(c, p)), 200);
     }
@@ -69,34 +36,8 @@ impl World {
 
     /// Polls until nothing is left; returns every server-originated request.
     fn server_requests(&mut self, c: &mut SimClient) -> Vec<Primitive> {
-        let mut out = Vec::new();
-        for _ in 0..100 {
-            let Some(m) = c.poll(&mut self.sim) else {
-                break;
-            };
-            let more = poll_flag(&m);
-            let got: Vec<Primitive> = m
-                .session
-                .transactions
-                .into_iter()
-                .filter(|t| t.descriptor.mode == TransactionMode::Request)
-                .map(|t| t.content)
-                .collect();
-            if got.is_empty() && !more {
-                break;
-            }
-            out.extend(got);
-        }
-        out
+        self.requests(c).into_iter().map(|(_, p)| p).collect()
     }
-}
-
-fn poll_flag(m: &Message) -> bool {
-    m.session.poll == Some(true)
-        || m.session
-            .transactions
-            .iter()
-            .any(|t| t.descriptor.poll == Some(true))
 }
 
 fn code(p: &Primitive) -> u32 {
@@ -105,10 +46,6 @@ fn code(p: &Primitive) -> u32 {
         Primitive::GetPresenceResponse(r) => r.result.as_ref().map_or(200, |r| r.code),
         other => panic!("unexpected {other:?}"),
     }
-}
-
-fn id(c: &SimClient) -> String {
-    format!("wv:{}@{DOMAIN}", c.user)
 }
 
 fn list_id(c: &SimClient, name: &str) -> ContactListId {
@@ -172,14 +109,6 @@ fn subscribe(publishers: &[&SimClient]) -> Primitive {
     .into()
 }
 
-fn user(id: &str) -> User {
-    User {
-        user_id: UserId(id.into()),
-        client_id: None,
-        friendly_name: None,
-    }
-}
-
 fn text_of(l: &PresenceSubList) -> Option<&str> {
     l.status_text.as_ref().and_then(|s| s.value.as_deref())
 }
@@ -194,9 +123,9 @@ fn bob_grants_friends(w: &mut World, bob: &mut SimClient, friends: &[&SimClient]
 
 #[test]
 fn a_watcher_on_another_shard_sees_current_and_later_presence_within_its_grant() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
     bob_grants_friends(&mut w, &mut bob, &[&alice]);
     w.ok(&mut bob, status_update("hello", "Bobby"));
     w.ok(&mut alice, subscribe(&[&bob]));
@@ -231,10 +160,10 @@ fn a_watcher_on_another_shard_sees_current_and_later_presence_within_its_grant()
 
 #[test]
 fn membership_in_several_lists_gives_the_union_and_an_own_list_overrides() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
-    let mut carol = w.user("carol", 0);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 0);
     let p = create_list(&bob, "a", &[&alice, &carol]);
     w.ok(&mut bob, p);
     let p = create_list(&bob, "b", &[&alice]);
@@ -257,10 +186,10 @@ fn membership_in_several_lists_gives_the_union_and_an_own_list_overrides() {
 
 #[test]
 fn unauthorized_users_see_nothing_and_proactive_grants_never_ask() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
-    let mut eve = w.user("eve", 0);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut eve = w.online("eve", 0);
     bob_grants_friends(&mut w, &mut bob, &[&alice]);
     w.ok(&mut bob, status_update("secret", "b"));
     // eve: nothing proactive, so GetPresence shows nothing and bob is asked.
@@ -292,9 +221,9 @@ fn unauthorized_users_see_nothing_and_proactive_grants_never_ask() {
 
 #[test]
 fn reactive_acceptance_grants_and_cancellation_withdraws() {
-    let mut w = World::new();
-    let mut bob = w.user("bob", 1);
-    let mut dave = w.user("dave", 0);
+    let mut w = World::new(7);
+    let mut bob = w.online("bob", 1);
+    let mut dave = w.online("dave", 0);
     w.ok(&mut bob, status_update("hi", "b"));
     w.ok(&mut dave, subscribe(&[&bob]));
     assert!(w.notified(&mut dave).is_empty());
@@ -336,9 +265,9 @@ fn reactive_acceptance_grants_and_cancellation_withdraws() {
 
 #[test]
 fn a_decision_given_as_the_answer_to_the_servers_request_counts() {
-    let mut w = World::new();
-    let mut bob = w.user("bob", 1);
-    let mut dave = w.user("dave", 0);
+    let mut w = World::new(7);
+    let mut bob = w.online("bob", 1);
+    let mut dave = w.online("dave", 0);
     w.ok(&mut dave, subscribe(&[&bob]));
     // bob logged in before the question: it is queued for him; answered as a Response.
     let m = bob.message(vec![(
@@ -371,9 +300,9 @@ fn a_decision_given_as_the_answer_to_the_servers_request_counts() {
 
 #[test]
 fn withdrawing_a_proactive_grant_takes_effect_at_once() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
     bob_grants_friends(&mut w, &mut bob, &[&alice]);
     w.ok(&mut alice, subscribe(&[&bob]));
     w.notified(&mut alice);
@@ -415,11 +344,11 @@ fn withdrawing_a_proactive_grant_takes_effect_at_once() {
 
 #[test]
 fn the_watcher_list_has_every_subscriber_but_not_one_shot_readers() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
-    let mut eve = w.user("eve", 1);
-    let mut carol = w.user("carol", 0);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut eve = w.online("eve", 1);
+    let mut carol = w.online("carol", 0);
     bob_grants_friends(&mut w, &mut bob, &[&alice]);
     w.ok(&mut alice, subscribe(&[&bob]));
     w.ok(&mut eve, subscribe(&[&bob]));
@@ -469,9 +398,9 @@ fn the_watcher_list_has_every_subscriber_but_not_one_shot_readers() {
 
 #[test]
 fn online_status_follows_sessions_unless_the_user_sets_it() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
     bob_grants_friends(&mut w, &mut bob, &[&alice]);
     w.ok(&mut alice, subscribe(&[&bob]));
     w.notified(&mut alice);
@@ -511,10 +440,10 @@ fn online_status_follows_sessions_unless_the_user_sets_it() {
 
 #[test]
 fn a_contact_list_subscription_follows_membership_changes() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
-    let mut carol = w.user("carol", 1);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 1);
     let p = create_list(&alice, "friends", &[&bob]);
     w.ok(&mut alice, p);
     for publisher in [&mut bob, &mut carol] {
@@ -551,9 +480,9 @@ fn a_contact_list_subscription_follows_membership_changes() {
 
 #[test]
 fn unknown_users_are_reported_per_user() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let bob = w.user("bob", 1);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let bob = w.online("bob", 1);
     let sub = SubscribePresenceRequest {
         users: vec![user(&id(&bob)), user("wv:nobody@imps.local")],
         ..SubscribePresenceRequest::default()
@@ -568,9 +497,9 @@ fn unknown_users_are_reported_per_user() {
 
 #[test]
 fn a_burst_from_one_publisher_is_coalesced_to_its_latest_value() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
     bob_grants_friends(&mut w, &mut bob, &[&alice]);
     w.ok(&mut alice, subscribe(&[&bob]));
     w.notified(&mut alice);
@@ -584,9 +513,9 @@ fn a_burst_from_one_publisher_is_coalesced_to_its_latest_value() {
 
 #[test]
 fn subscribing_again_keeps_one_edge_per_session() {
-    let mut w = World::new();
-    let mut alice = w.user("alice", 0);
-    let mut bob = w.user("bob", 1);
+    let mut w = World::new(7);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
     bob_grants_friends(&mut w, &mut bob, &[&alice]);
     w.ok(&mut alice, subscribe(&[&bob]));
     w.ok(&mut alice, subscribe(&[&bob]));

@@ -4,25 +4,17 @@
 //! where the searcher may see it, searchable groups only (by ID, name, topic, owner and
 //! joined user), and the index following profile changes, removals and group changes.
 
-use imps_engine::config::AccessConfig;
+mod common;
+
+use common::{DOMAIN, World, name_on};
 use imps_engine::record::Profile;
-use imps_engine::routing::owner;
 use imps_engine::search::find::MAX_HITS;
 use imps_engine::shard::{Admin, AdminDone, Reply, Request};
-use imps_engine::sim::{Sim, SimClient};
+use imps_engine::sim::SimClient;
 use imps_protocol::common::{Property, ScreenName};
 use imps_protocol::primitives::*;
 use imps_protocol::types::{GroupId, ScreenNameText, SearchId, UserId};
 use imps_protocol::{Primitive, Version};
-
-const DOMAIN: &str = "imps.local";
-
-fn name_on(base: &str, shard: u16) -> String {
-    (0..1000)
-        .map(|i| format!("{base}{i}"))
-        .find(|n| owner(&UserId::from(n.as_str()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
-        .expect("a name on the shard")
-}
 
 fn wv(name: &str) -> String {
     format!("wv:{name}@{DOMAIN}")
@@ -39,17 +31,7 @@ fn profile(first: &str, last: &str, email: &str, alias: &str, mobile: &str) -> P
     }
 }
 
-struct World {
-    sim: Sim,
-}
-
 impl World {
-    fn new() -> Self {
-        Self {
-            sim: Sim::new(2, AccessConfig::default(), 21),
-        }
-    }
-
     /// Creates (or replaces) an account with a profile; returns its name.
     fn put(&mut self, name: &str, p: Profile) -> String {
         let reply = self.sim.call(Request::Admin(Admin::PutUser {
@@ -70,14 +52,10 @@ impl World {
         self.put(&name, p)
     }
 
-    fn online(&mut self, name: &str) -> SimClient {
+    fn login(&mut self, name: &str) -> SimClient {
         let mut c = SimClient::new(name, Version::V1_2);
         c.login(&mut self.sim, "pw").expect("login");
         c
-    }
-
-    fn call(&mut self, c: &mut SimClient, p: Primitive) -> Primitive {
-        c.call(&mut self.sim, p).expect("an answer")
     }
 
     fn search(&mut self, c: &mut SimClient, pairs: &[(SearchElement, &str)]) -> Primitive {
@@ -157,7 +135,7 @@ use SearchElement as E;
 
 #[test]
 fn users_are_found_by_every_field_from_both_shards() {
-    let mut w = World::new();
+    let mut w = World::new(21);
     let anna = w.user_on(
         "anna",
         0,
@@ -181,7 +159,7 @@ fn users_are_found_by_every_field_from_both_shards() {
         ),
     );
     let bob = w.user_on("bob", 1, profile("Bob", "Virta", "bob@example.com", "", ""));
-    let mut me = w.online(&bob);
+    let mut me = w.login(&bob);
     assert_eq!(
         sorted(w.found(&mut me, &[(E::UserFirstName, "ANN")])),
         sorted(vec![wv(&anna), wv(&annika)]),
@@ -244,14 +222,14 @@ fn users_are_found_by_every_field_from_both_shards() {
 
 #[test]
 fn results_come_in_pages_until_stopped() {
-    let mut w = World::new();
+    let mut w = World::new(21);
     let mut names = Vec::new();
     for i in 0..7u16 {
         let name = w.user_on(&format!("pager{i}x"), i % 2, profile("Pat", "", "", "", ""));
         names.push(wv(&name));
     }
     let me = w.user_on("me", 0, Profile::default());
-    let mut me = w.online(&me);
+    let mut me = w.login(&me);
     let r = response(w.call(&mut me, first(&[(E::UserFirstName, "pat")], Some(3))));
     assert_eq!((r.findings, r.index, r.completion_flag), (7, 3, false));
     let id = r.search_id.clone().expect("a SearchID");
@@ -287,9 +265,9 @@ fn results_come_in_pages_until_stopped() {
 
 #[test]
 fn broad_or_malformed_searches_are_refused() {
-    let mut w = World::new();
+    let mut w = World::new(21);
     let me = w.user_on("me", 1, Profile::default());
-    let mut me = w.online(&me);
+    let mut me = w.login(&me);
     let mut s = |w: &mut World, pairs: &[(E, &str)]| code(&w.search(&mut me, pairs));
     assert_eq!(s(&mut w, &[(E::UserFirstName, "a")]), 537);
     assert_eq!(s(&mut w, &[(E::UserAlias, " * ")]), 537);
@@ -312,12 +290,12 @@ fn broad_or_malformed_searches_are_refused() {
 
 #[test]
 fn too_many_hits_is_536() {
-    let mut w = World::new();
+    let mut w = World::new(21);
     for i in 0..=MAX_HITS {
         w.put(&format!("crowd{i}"), profile("Crowd", "", "", "", ""));
     }
     let me = w.user_on("me", 0, Profile::default());
-    let mut me = w.online(&me);
+    let mut me = w.login(&me);
     assert_eq!(
         code(&w.search(&mut me, &[(E::UserFirstName, "crowd")])),
         536
@@ -329,12 +307,12 @@ fn too_many_hits_is_536() {
 
 #[test]
 fn online_status_is_searched_only_where_the_searcher_may_see_it() {
-    let mut w = World::new();
+    let mut w = World::new(21);
     let bob = w.user_on("bob", 1, profile("", "", "", "Bobby", ""));
     let carol = w.user_on("carol", 0, profile("", "", "", "Bobcat", ""));
     let alice = w.user_on("alice", 0, Profile::default());
-    let mut alice = w.online(&alice);
-    let mut bob_c = w.online(&bob);
+    let mut alice = w.login(&alice);
+    let mut bob_c = w.login(&bob);
     let online = [(E::UserAlias, "bob"), (E::UserOnlineStatus, "T")];
     let offline = [(E::UserAlias, "bob"), (E::UserOnlineStatus, "F")];
     // Nobody lets alice see their online status: found by neither value.
@@ -363,10 +341,10 @@ fn online_status_is_searched_only_where_the_searcher_may_see_it() {
 
 #[test]
 fn the_index_follows_profile_changes_and_removals() {
-    let mut w = World::new();
+    let mut w = World::new(21);
     let dora = w.user_on("dora", 1, profile("Dora", "Explorer", "", "", ""));
     let me = w.user_on("me", 0, Profile::default());
-    let mut me = w.online(&me);
+    let mut me = w.login(&me);
     assert_eq!(
         w.found(&mut me, &[(E::UserLastName, "expl")]),
         vec![wv(&dora)]
@@ -426,11 +404,11 @@ fn create(g: &GroupId, pairs: &[(&str, &str)]) -> Primitive {
 
 #[test]
 fn only_searchable_groups_are_found() {
-    let mut w = World::new();
+    let mut w = World::new(21);
     let olga = w.user_on("olga", 0, Profile::default());
-    let mut olga = w.online(&olga);
+    let mut olga = w.login(&olga);
     let pete = w.user_on("pete", 1, Profile::default());
-    let mut pete = w.online(&pete);
+    let mut pete = w.login(&pete);
     let pete_name = pete.user.clone();
     let chess = group_on(&olga.user, "chess", 0);
     let chess2 = group_on(&olga.user, "chess", 1);
