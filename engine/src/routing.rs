@@ -26,6 +26,29 @@ pub fn owner_of_key(normalized: &str, shards: u16) -> ShardId {
     ShardId(((u128::from(stable_hash(normalized.as_bytes())) * u128::from(shards)) >> 64) as u16)
 }
 
+/// The index of the shard that owns the entity with this normalized key, among `shards`.
+pub fn shard_index(normalized: &str, shards: usize) -> usize {
+    let shards = u16::try_from(shards).unwrap_or(u16::MAX);
+    usize::from(owner_of_key(normalized, shards).0)
+}
+
+/// `items` split by the shard that owns each one's key: one list per shard, order kept
+/// (so that each destination gets one batch).
+pub fn split_by_owner<T>(
+    items: impl IntoIterator<Item = T>,
+    shards: usize,
+    key: impl Fn(&T) -> &str,
+) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = (0..shards.max(1)).map(|_| Vec::new()).collect();
+    for item in items {
+        let i = shard_index(key(&item), shards);
+        if let Some(list) = out.get_mut(i) {
+            list.push(item);
+        }
+    }
+    out
+}
+
 /// The shard that owns `user` (normalized against `domain`).
 pub fn owner(user: &UserId, domain: &str, shards: u16) -> Result<ShardId, AddressError> {
     Ok(owner_of_key(&user.normalize(domain)?, shards))

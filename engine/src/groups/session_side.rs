@@ -13,14 +13,13 @@ use super::mesh::GroupMsg;
 use crate::access::outbox::Outgoing;
 use crate::im::mailbox::Letter;
 use crate::presence::publication::SessionRef;
-use crate::routing::owner_of_key;
+use crate::routing::{shard_index, split_by_owner};
 use crate::shard::{PartKind, Shard, ShardMsg};
 
 impl Shard {
     /// The shard that owns a normalized group ID.
     pub(crate) fn group_shard(&self, group: &str) -> usize {
-        let shards = u16::try_from(self.shards).unwrap_or(u16::MAX);
-        usize::from(owner_of_key(group, shards).0)
+        shard_index(group, self.shards)
     }
 
     /// Sends a group request to the group's shard; the answer replaces the transaction.
@@ -177,12 +176,7 @@ impl Shard {
 
     /// A session ends: the groups it joined forget it.
     pub(crate) fn groups_session_ended(&mut self, session: SessionRef, groups: &[Arc<str>]) {
-        let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
-        for g in groups {
-            if let Some(b) = by_shard.get_mut(self.group_shard(g)) {
-                b.push(g.clone());
-            }
-        }
+        let by_shard = split_by_owner(groups.iter().cloned(), self.shards, |g| g);
         for (shard, groups) in by_shard.into_iter().enumerate() {
             if !groups.is_empty() {
                 let msg = GroupMsg::SessionEnded { session, groups };

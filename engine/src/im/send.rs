@@ -14,7 +14,7 @@ use super::mailbox::{Letter, content_size};
 use super::mesh::ImMsg;
 use crate::core::Millis;
 use crate::groups::mesh::GroupMsg;
-use crate::routing::owner_of_key;
+use crate::routing::split_by_owner;
 use crate::shard::{PartKind, Shard, ShardMsg};
 use crate::users::UserIdx;
 
@@ -99,13 +99,8 @@ impl Shard {
     /// new part of kind `kind`.
     fn post(&mut self, slot: u32, kind: PartKind, letter: Arc<Letter>, r: Resolved) {
         let (query, part) = self.open_part(kind);
-        let shards = u16::try_from(self.shards).unwrap_or(u16::MAX);
-        let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
-        for u in &r.users {
-            if let Some(b) = by_shard.get_mut(usize::from(owner_of_key(u, shards).0)) {
-                b.push(Arc::from(u.as_str()));
-            }
-        }
+        let users = r.users.iter().map(|u| Arc::<str>::from(u.as_str()));
+        let by_shard = split_by_owner(users, self.shards, |u| u);
         let mut sent = 0;
         for (shard, recipients) in by_shard.into_iter().enumerate() {
             if recipients.is_empty() {

@@ -12,6 +12,7 @@ use imps_protocol::types::{ContactListId, UserId};
 
 use super::{DEFAULT_VALIDITY_S, InviteMsg, MAX_SENT, MAX_VALIDITY_S, Sent};
 use crate::core::Millis;
+use crate::routing::split_by_owner;
 use crate::shard::{PartKind, Shard, ShardMsg};
 use crate::users::UserIdx;
 
@@ -135,12 +136,7 @@ impl Shard {
         });
         self.invitations.expire_at(expires_ms, &inviter);
         let (query, part) = self.open_part(PartKind::Invite);
-        let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
-        for u in &invitees {
-            if let Some(b) = by_shard.get_mut(self.user_shard(u)) {
-                b.push(u.clone());
-            }
-        }
+        let by_shard = split_by_owner(invitees.iter().cloned(), self.shards, |u| u);
         let mut sent = 0;
         for (shard, invitees) in by_shard.into_iter().enumerate() {
             if invitees.is_empty() {

@@ -35,7 +35,7 @@ use imps_protocol::primitives::InviteUserRequest;
 use imps_protocol::{Primitive, StatusCode};
 
 use crate::core::Millis;
-use crate::routing::owner_of_key;
+use crate::routing::shard_index;
 use crate::shard::Shard;
 
 /// Seconds an invitation stands when the inviter does not say.
@@ -201,8 +201,7 @@ impl Invitations {
 impl Shard {
     /// The shard that owns a normalized user ID.
     fn user_shard(&self, user: &str) -> usize {
-        let shards = u16::try_from(self.shards).unwrap_or(u16::MAX);
-        usize::from(owner_of_key(user, shards).0)
+        shard_index(user, self.shards)
     }
 
     /// Queues `primitive` to every session of `user`; `false` when none is logged in.

@@ -22,7 +22,7 @@ use super::mesh::{PresenceMsg, Watch, WatchKind, Watched};
 use super::publication::{SessionRef, Snapshot};
 use crate::access::session::Session;
 use crate::core::Millis;
-use crate::routing::owner_of_key;
+use crate::routing::{owner_of_key, split_by_owner};
 use crate::shard::{PartKind, Shard};
 
 /// The attributes a request's PresenceSubList asks for (none or empty: all).
@@ -178,16 +178,10 @@ impl Shard {
 
     /// Sends one Unwatch per owner shard for `publishers` (interned names).
     fn send_unwatches(&mut self, session: SessionRef, publishers: &[u32]) {
-        let shards = u16::try_from(self.shards).unwrap_or(u16::MAX);
-        let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
-        for &p in publishers {
-            if let Some(text) = self.names.text(p) {
-                let shard = usize::from(owner_of_key(text, shards).0);
-                if let Some(b) = by_shard.get_mut(shard) {
-                    b.push(text.clone());
-                }
-            }
-        }
+        let texts = publishers
+            .iter()
+            .filter_map(|&p| self.names.text(p).cloned());
+        let by_shard = split_by_owner(texts, self.shards, |t| t);
         for (shard, publishers) in by_shard.into_iter().enumerate() {
             if !publishers.is_empty() {
                 self.send_mesh(
