@@ -40,7 +40,7 @@ pub fn decode_with(
 ) -> Result<Message, DecodeError> {
     match encoding {
         Encoding::Xml => decode_xml(body, options),
-        Encoding::Wbxml => Err(DecodeError::UnsupportedVersion("WBXML encoding".into())),
+        Encoding::Wbxml => crate::wbxml::decode_wbxml(body, options),
     }
 }
 
@@ -48,6 +48,23 @@ pub fn decode_with(
 /// public id, else the content type's hint, else the default.
 pub fn decode_xml(body: &[u8], options: &DecodeOptions) -> Result<Message, DecodeError> {
     let mut r = XmlReader::new(body, options.limits)?;
+    decode_document(&mut r, options, |r| {
+        match r.doctype().map(doctype_version) {
+            Some(Err(id)) => Err(DecodeError::UnsupportedVersion(id)),
+            Some(Ok(v)) => Ok(v),
+            None => Ok(None),
+        }
+    })
+}
+
+/// Decodes the message a cursor (over XML or WBXML) holds. The version comes from the root
+/// namespace, else from `declared` (the DOCTYPE or WBXML public id), else the content
+/// type's hint, else the default.
+pub(crate) fn decode_document<'a>(
+    r: &mut XmlReader<'a>,
+    options: &DecodeOptions,
+    declared: impl FnOnce(&XmlReader<'a>) -> Result<Option<Version>, DecodeError>,
+) -> Result<Message, DecodeError> {
     let root = r.root()?;
     if root.name() != "WV-CSP-Message" {
         return Err(DecodeError::NotCsp(root.name().chars().take(64).collect()));
@@ -65,16 +82,15 @@ pub fn decode_xml(body: &[u8], options: &DecodeOptions) -> Result<Message, Decod
     };
     let version = match version {
         Some(v) => v,
-        None => match r.doctype().map(doctype_version) {
-            Some(Ok(Some(v))) => v,
-            Some(Err(id)) => return Err(DecodeError::UnsupportedVersion(id)),
-            _ => options.version_hint.unwrap_or(options.default_version),
+        None => match declared(r)? {
+            Some(v) => v,
+            None => options.version_hint.unwrap_or(options.default_version),
         },
     };
     let mut session = None;
     while let Some(child) = r.next_child(&root)? {
         if child.name() == "Session" && session.is_none() {
-            session = Some(crate::envelope::Session::decode(&mut r, &child, version)?);
+            session = Some(crate::envelope::Session::decode(r, &child, version)?);
         } else {
             r.skip(&child)?;
         }
@@ -128,7 +144,10 @@ pub fn encode_into(
             encode_xml_into(message, out);
             Ok(())
         }
-        Encoding::Wbxml => Err(EncodeError::UnsupportedEncoding(encoding)),
+        Encoding::Wbxml => {
+            crate::wbxml::encode_wbxml_into(message, out);
+            Ok(())
+        }
     }
 }
 
@@ -143,9 +162,14 @@ pub fn encode(message: &Message) -> Vec<u8> {
 pub fn encode_xml_into(message: &Message, out: &mut Vec<u8>) {
     let mut w = XmlWriter::new(out, message.version);
     w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    encode_document(message, &mut w);
+}
+
+/// Writes the root element and everything in it (XML or WBXML, as `w` writes).
+pub(crate) fn encode_document(message: &Message, w: &mut XmlWriter<'_>) {
     w.begin_start("WV-CSP-Message");
     w.attribute("xmlns", message.version.csp_namespace());
     let mark = w.end_start();
-    message.session.encode(&mut w);
+    message.session.encode(w);
     w.close("WV-CSP-Message", mark);
 }

@@ -7,7 +7,8 @@
 //!
 //! It is sans-IO, like rustls's codec or quinn-proto: bytes in, values out, values in, bytes
 //! out. No sockets, no clock, no async, no global state. The I/O boundary is the caller's:
-//! [`decode`] takes a whole body, [`encode_into`] appends to a caller's buffer.
+//! [`decode`] takes a whole body, [`encode_into`] appends to a caller's buffer, in XML or
+//! WBXML ([`wbxml`]).
 //!
 //! The reader is lenient (any element order, unknown and vendor elements skipped, namespaces
 //! optional, every DateTime spelling) and bounded ([`Limits`]): a message over a limit or
@@ -30,6 +31,7 @@ pub mod sample;
 pub mod status;
 pub mod types;
 pub mod version;
+pub mod wbxml;
 pub mod xml;
 
 pub use codec::{
@@ -44,3 +46,4 @@ pub use error::{DecodeError, Limits};
 pub use primitive::{Primitive, UNSUPPORTED_PRIMITIVES};
 pub use status::StatusCode;
 pub use version::{ContentType, Encoding, Version};
+pub use wbxml::{WbxmlError, decode_wbxml, encode_wbxml, encode_wbxml_into};

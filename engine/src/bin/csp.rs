@@ -1,9 +1,11 @@
 //! `csp`: check and re-format CSP messages.
 //!
 //! `csp check FILE...` decodes each file and prints its version and primitives (exit 1 if any
-//! fails); `csp fmt FILE` prints the canonical re-encoding.
+//! fails); `csp fmt FILE` prints the canonical re-encoding. `csp xml2wbxml [FILE]` and
+//! `csp wbxml2xml [FILE]` convert a message (from FILE, or stdin when absent or `-`) between
+//! XML and WBXML, in the message's own version, to stdout.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,6 +35,52 @@ enum Command {
         /// A CSP XML file.
         file: PathBuf,
     },
+    /// Convert a CSP XML message to WBXML (binary, to stdout).
+    Xml2wbxml {
+        /// A CSP XML file; stdin when absent or `-`.
+        file: Option<PathBuf>,
+    },
+    /// Convert a CSP WBXML message to canonical XML (to stdout).
+    Wbxml2xml {
+        /// A CSP WBXML file; stdin when absent or `-`.
+        file: Option<PathBuf>,
+    },
+}
+
+/// The bytes of `file`, or of stdin when it is absent or `-`.
+fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+    match file.filter(|f| f.as_os_str() != "-") {
+        Some(file) => std::fs::read(file).with_context(|| format!("reading {}", file.display())),
+        None => {
+            let mut body = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut body)
+                .context("reading stdin")?;
+            Ok(body)
+        }
+    }
+}
+
+/// Decodes the input in `from` and writes it to stdout in `to`.
+fn convert(
+    file: Option<&PathBuf>,
+    from: imps_protocol::Encoding,
+    to: imps_protocol::Encoding,
+) -> anyhow::Result<ExitCode> {
+    let body = read_input(file)?;
+    let name = file.map_or_else(|| "stdin".to_owned(), |f| f.display().to_string());
+    let message = imps_protocol::decode(&body, from)
+        .with_context(|| format!("decoding {name} as {from:?}"))?;
+    let mut out = Vec::with_capacity(body.len() * 2);
+    imps_protocol::encode_into(&message, to, &mut out)?;
+    if to == imps_protocol::Encoding::Xml {
+        out.push(b'\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -70,5 +118,15 @@ fn main() -> anyhow::Result<ExitCode> {
             stdout.write_all(b"\n")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Xml2wbxml { file } => convert(
+            file.as_ref(),
+            imps_protocol::Encoding::Xml,
+            imps_protocol::Encoding::Wbxml,
+        ),
+        Command::Wbxml2xml { file } => convert(
+            file.as_ref(),
+            imps_protocol::Encoding::Wbxml,
+            imps_protocol::Encoding::Xml,
+        ),
     }
 }

@@ -2,21 +2,25 @@
 //! message to route, or an answer at once), and how an engine reply becomes a response.
 //!
 //! ```text
-//!   Content-Type  -> CSP XML (any of the binding's types, or none)  -> decode
-//!                 -> WBXML                                          -> 415 (not yet)
+//!   Content-Type  -> CSP XML (any of the binding's types, or none)  -> decode XML
+//!                 -> CSP WBXML (`.wbxml` or `+wbxml`)               -> decode WBXML
 //!                 -> anything else                                  -> 415
 //!   decode error  -> envelope unreadable                            -> HTTP 400
 //!                 -> envelope readable                              -> CSP Status (402, 405, ...)
 //!   reply         -> None                                           -> 200, empty body
-//!                 -> Some(message)                                  -> 200, XML in its version
+//!                 -> Some(message)                                  -> 200, in its version, in the
+//!                                                                      request's encoding
 //! ```
+//!
+//! The answer's content type is the request's own CSP type, so a WBXML request gets a WBXML
+//! answer of the same family (`application/vnd.wv.csp.wbxml` or `...+wbxml`).
 
 use imps_protocol::common::CspResult;
 use imps_protocol::primitives::Status;
 use imps_protocol::types::TransactionId;
 use imps_protocol::{
     ContentType, DecodeError, DecodeOptions, Encoding, Limits, Message, TransactionMode, Version,
-    decode_with, encode_xml_into,
+    decode_with, encode_wbxml_into, encode_xml_into,
 };
 
 use crate::http::HttpResponse;
@@ -56,23 +60,18 @@ pub fn prepare(content_type: Option<&str>, body: &[u8], limits: &Limits) -> Prep
         Some(Some(ct)) => Some(ct),
         Some(None) => {
             return Prepared::Answer {
-                answer: text(415, "unsupported content type: CSP XML expected\n"),
+                answer: text(415, "unsupported content type: CSP XML or WBXML expected\n"),
                 csp_status: None,
             };
         }
     };
-    if ct.is_some_and(|c| c.encoding == Encoding::Wbxml) {
-        return Prepared::Answer {
-            answer: text(415, "WBXML is not supported yet; send CSP XML\n"),
-            csp_status: None,
-        };
-    }
+    let encoding = ct.map_or(Encoding::Xml, |c| c.encoding);
     let options = DecodeOptions {
         limits: *limits,
         version_hint: ct.and_then(|c| c.version),
         ..DecodeOptions::default()
     };
-    match decode_with(body, Encoding::Xml, &options) {
+    match decode_with(body, encoding, &options) {
         Ok(message) => {
             let reply_type = reply_content_type(content_type, message.version);
             Prepared::Message {
@@ -80,7 +79,20 @@ pub fn prepare(content_type: Option<&str>, body: &[u8], limits: &Limits) -> Prep
                 reply_type,
             }
         }
-        Err(e) => decode_failure(&e, content_type, body, ct.and_then(|c| c.version)),
+        Err(e) => decode_failure(&e, content_type, encoding, body, ct.and_then(|c| c.version)),
+    }
+}
+
+/// The encoding an answer of `content_type` is written in.
+fn encoding_of(content_type: &str) -> Encoding {
+    ContentType::parse(content_type).map_or(Encoding::Xml, |c| c.encoding)
+}
+
+/// Appends `message` to `out` in `encoding`.
+fn encode_in(message: &Message, encoding: Encoding, out: &mut Vec<u8>) {
+    match encoding {
+        Encoding::Xml => encode_xml_into(message, out),
+        Encoding::Wbxml => encode_wbxml_into(message, out),
     }
 }
 
@@ -99,6 +111,7 @@ fn reply_content_type(content_type: Option<&str>, version: Version) -> String {
 fn decode_failure(
     e: &DecodeError,
     content_type: Option<&str>,
+    encoding: Encoding,
     body: &[u8],
     hint: Option<Version>,
 ) -> Prepared {
@@ -114,7 +127,16 @@ fn decode_failure(
         };
     }
     let head = &body[..body.len().min(4096)];
-    let version = sniff_version(head).or(hint).unwrap_or(Version::V1_2);
+    // WBXML names its version in the public id; its ids are not sniffed (tokens, not text).
+    let (version, head) = match encoding {
+        Encoding::Xml => (sniff_version(head), head),
+        Encoding::Wbxml => (
+            head.get(1)
+                .and_then(|&id| Version::from_wbxml_public_id(u32::from(id))),
+            &[][..],
+        ),
+    };
+    let version = version.or(hint).unwrap_or(Version::V1_2);
     let code = e.status();
     let mut result = CspResult::new(code);
     result.description = Some(e.to_string());
@@ -133,7 +155,7 @@ fn decode_failure(
         message.session.descriptor.session_type = imps_protocol::SessionType::Outband;
     }
     let mut body = Vec::with_capacity(512);
-    encode_xml_into(&message, &mut body);
+    encode_in(&message, encoding, &mut body);
     Prepared::Answer {
         answer: HttpResponse {
             content_type: Some(reply_content_type(content_type, version)),
@@ -163,13 +185,13 @@ fn sniff_element(head: &[u8], name: &str) -> Option<String> {
     (!value.is_empty() && value.len() <= 128 && !value.contains('&')).then(|| value.to_owned())
 }
 
-/// The HTTP answer to an engine reply.
+/// The HTTP answer to an engine reply, encoded as `reply_type` says (XML or WBXML).
 pub fn answer(reply: Option<&Message>, reply_type: &str) -> HttpResponse {
     match reply {
         None => HttpResponse::new(200),
         Some(message) => {
             let mut body = Vec::with_capacity(1024);
-            encode_xml_into(message, &mut body);
+            encode_in(message, encoding_of(reply_type), &mut body);
             HttpResponse::ok(reply_type, body)
         }
     }
@@ -213,12 +235,55 @@ mod tests {
         }
         let (a, _) = answer_of(prepare(Some("text/html"), body.as_bytes(), &limits));
         assert_eq!(a.status, 415);
+        // XML sent as WBXML is not WBXML.
         let (a, _) = answer_of(prepare(
             Some("application/vnd.wv.csp.wbxml"),
             body.as_bytes(),
             &limits,
         ));
-        assert_eq!(a.status, 415);
+        assert_eq!(a.status, 400);
+    }
+
+    #[test]
+    fn wbxml_is_decoded_and_answered_in_wbxml() {
+        let body = KA.replace("CONTENT", "<KeepAlive-Request/>");
+        let m = decode(body.as_bytes(), Encoding::Xml).unwrap();
+        let wbxml = imps_protocol::encode_wbxml(&m);
+        let limits = Limits::default();
+        for ct in [
+            "application/vnd.wv.csp.wbxml",
+            "application/vnd.wv.csp+wbxml; charset=utf-8",
+        ] {
+            match prepare(Some(ct), &wbxml, &limits) {
+                Prepared::Message {
+                    message,
+                    reply_type,
+                } => {
+                    assert_eq!(message, m);
+                    assert!(ct.starts_with(&reply_type));
+                    let a = answer(Some(&message), &reply_type);
+                    assert_eq!(a.content_type.as_deref(), Some(reply_type.as_str()));
+                    assert_eq!(a.body, wbxml);
+                }
+                other => panic!("{ct}: {other:?}"),
+            }
+        }
+        // A readable WBXML envelope without a Transaction gets a WBXML CSP Status.
+        let no_transaction = [
+            0x03, 0x11, 0x6A, 0x00, 0xC9, 0x08, 0x03, b'1', b'.', b'2', 0x00, 0x01, 0x6D, 0x6E,
+            0x70, 0x80, 0x19, 0x01, 0x01, 0x01, 0x01,
+        ];
+        let (a, code) = answer_of(prepare(
+            Some("application/vnd.wv.csp.wbxml"),
+            &no_transaction,
+            &limits,
+        ));
+        assert_eq!((a.status, code), (200, Some(402)), "{:?}", a.body);
+        let status = decode(&a.body, Encoding::Wbxml).unwrap();
+        assert_eq!(status.version, Version::V1_2);
+        assert!(
+            matches!(&status.session.transactions[0].content, Primitive::Status(s) if s.result.code == 402)
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! A pull cursor over quick-xml events that enforces [`Limits`] and hides everything a CSP
 //! decoder does not care about (comments, processing instructions, whitespace, prefixes).
 //!
+//! The cursor reads XML text, or WBXML through the tokenizer of [`crate::wbxml`], which
+//! yields the same events.
+//!
 //! Call order: [`XmlReader::root`] once, then for each element alternate
 //! [`XmlReader::next_child`] with exactly one of [`XmlReader::text`], [`XmlReader::skip`],
 //! a nested `next_child` loop (until it returns `None`), or [`XmlReader::raw`].
@@ -11,6 +14,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::error::{DecodeError, Limits};
+use crate::wbxml::reader::WbxmlEvents;
 
 /// An element just opened by the cursor.
 #[derive(Debug, Clone)]
@@ -72,9 +76,15 @@ fn map_escape(msg: &str) -> DecodeError {
     DecodeError::Entity(msg.chars().take(64).collect())
 }
 
+/// Where a cursor's events come from.
+enum Source<'a> {
+    Xml(Reader<&'a [u8]>),
+    Wbxml(WbxmlEvents<'a>),
+}
+
 /// The cursor. See the module docs for the call order.
 pub struct XmlReader<'a> {
-    reader: Reader<&'a [u8]>,
+    source: Source<'a>,
     limits: Limits,
     depth: usize,
     elements: usize,
@@ -98,12 +108,23 @@ impl<'a> XmlReader<'a> {
         config.check_end_names = true;
         config.expand_empty_elements = false;
         Ok(Self {
-            reader,
+            source: Source::Xml(reader),
             limits,
             depth: 0,
             elements: 0,
             doctype: None,
         })
+    }
+
+    /// A cursor over the events of a WBXML body (whose size the caller checked).
+    pub(crate) fn from_wbxml(events: WbxmlEvents<'a>, limits: Limits) -> Self {
+        Self {
+            source: Source::Wbxml(events),
+            limits,
+            depth: 0,
+            elements: 0,
+            doctype: None,
+        }
     }
 
     /// The limits in force.
@@ -118,7 +139,11 @@ impl<'a> XmlReader<'a> {
     }
 
     fn event(&mut self) -> Result<Event<'a>, DecodeError> {
-        match self.reader.read_event() {
+        let reader = match &mut self.source {
+            Source::Xml(reader) => reader,
+            Source::Wbxml(events) => return events.next_event().map_err(DecodeError::from),
+        };
+        match reader.read_event() {
             Ok(event) => Ok(event),
             Err(quick_xml::Error::Syntax(e)) => {
                 if e.to_string().contains("unclosed") {

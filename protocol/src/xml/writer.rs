@@ -1,19 +1,44 @@
 //! The canonical XML writer: compact, UTF-8, every special character escaped, into a
-//! caller-supplied buffer.
+//! caller-supplied buffer. Made by the WBXML encoder ([`crate::wbxml`]), the same writer
+//! produces WBXML tokens: element encoders need not know which encoding they write.
 
 use crate::version::Version;
+use crate::wbxml::writer::TokenSink;
 
 /// Writes elements into a byte buffer. Elements whose content turns out empty are closed as
 /// `<Tag/>`.
 pub struct XmlWriter<'b> {
     out: &'b mut Vec<u8>,
     version: Version,
+    wbxml: Option<TokenSink>,
 }
 
 impl<'b> XmlWriter<'b> {
     /// A writer appending to `out`, for messages of `version`.
     pub fn new(out: &'b mut Vec<u8>, version: Version) -> Self {
-        Self { out, version }
+        Self {
+            out,
+            version,
+            wbxml: None,
+        }
+    }
+
+    /// A writer appending WBXML tokens of `version` to `out` (after a header the caller
+    /// wrote); [`XmlWriter::finish_wbxml`] completes the header.
+    pub(crate) fn wbxml(out: &'b mut Vec<u8>, version: Version) -> Self {
+        Self {
+            out,
+            version,
+            wbxml: Some(TokenSink::new(version)),
+        }
+    }
+
+    /// Completes a WBXML message: inserts the string table at `table_at`, the offset just
+    /// after the header's charset. Does nothing for XML.
+    pub(crate) fn finish_wbxml(self, table_at: usize) {
+        if let Some(sink) = self.wbxml {
+            sink.finish(self.out, table_at);
+        }
     }
 
     /// The version being written.
@@ -21,19 +46,32 @@ impl<'b> XmlWriter<'b> {
         self.version
     }
 
-    /// Appends raw markup.
+    /// Appends raw markup (in WBXML, which has no markup, it is written as text).
     pub fn raw(&mut self, markup: &str) {
-        self.out.extend_from_slice(markup.as_bytes());
+        match &mut self.wbxml {
+            Some(sink) => sink
+                .text_buffer(self.out)
+                .extend_from_slice(markup.as_bytes()),
+            None => self.out.extend_from_slice(markup.as_bytes()),
+        }
     }
 
     /// Opens `<tag` and leaves it open for attributes; finish with [`XmlWriter::end_start`].
     pub fn begin_start(&mut self, tag: &str) {
+        if let Some(sink) = &mut self.wbxml {
+            sink.begin(self.out, tag);
+            return;
+        }
         self.out.push(b'<');
         self.out.extend_from_slice(tag.as_bytes());
     }
 
     /// Writes ` name="value"` inside an open start tag.
     pub fn attribute(&mut self, name: &str, value: &str) {
+        if let Some(sink) = &mut self.wbxml {
+            sink.attribute(self.out, name, value);
+            return;
+        }
         self.out.push(b' ');
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b"=\"");
@@ -43,6 +81,9 @@ impl<'b> XmlWriter<'b> {
 
     /// Closes the start tag and returns a mark for [`XmlWriter::close`].
     pub fn end_start(&mut self) -> usize {
+        if let Some(sink) = &mut self.wbxml {
+            return sink.end_start(self.out);
+        }
         self.out.push(b'>');
         self.out.len()
     }
@@ -55,6 +96,10 @@ impl<'b> XmlWriter<'b> {
 
     /// `</tag>`, or turns the start tag into `<tag/>` when nothing was written since `mark`.
     pub fn close(&mut self, tag: &str, mark: usize) {
+        if let Some(sink) = &mut self.wbxml {
+            sink.close(self.out, mark);
+            return;
+        }
         if self.out.len() == mark {
             self.out.pop();
             self.out.extend_from_slice(b"/>");
@@ -67,6 +112,11 @@ impl<'b> XmlWriter<'b> {
 
     /// Escaped text content.
     pub fn text(&mut self, text: &str) {
+        if let Some(sink) = &mut self.wbxml {
+            sink.text_buffer(self.out)
+                .extend_from_slice(text.as_bytes());
+            return;
+        }
         escape_into(self.out, text, false);
     }
 
@@ -79,15 +129,21 @@ impl<'b> XmlWriter<'b> {
 
     /// Appends to the buffer through `fmt::Write` (numbers, dates).
     pub fn buffer(&mut self) -> &mut Vec<u8> {
-        self.out
+        match &mut self.wbxml {
+            Some(sink) => sink.text_buffer(self.out),
+            None => self.out,
+        }
     }
 }
 
 /// Escapes `&`, `<`, `>` (and `"` in attributes); also `\r` so that it survives a reader's
-/// line-end normalization.
+/// line-end normalization, and in attributes tab and line feed, which a reader's attribute
+/// value normalization would turn into spaces.
 fn escape_into(out: &mut Vec<u8>, text: &str, attribute: bool) {
     let bytes = text.as_bytes();
-    let needs = |b: u8| matches!(b, b'&' | b'<' | b'>' | b'\r') || (attribute && b == b'"');
+    let needs = |b: u8| {
+        matches!(b, b'&' | b'<' | b'>' | b'\r') || (attribute && matches!(b, b'"' | b'\t' | b'\n'))
+    };
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if needs(b) {
@@ -97,6 +153,8 @@ fn escape_into(out: &mut Vec<u8>, text: &str, attribute: bool) {
                 b'<' => b"&lt;",
                 b'>' => b"&gt;",
                 b'\r' => b"&#13;",
+                b'\t' => b"&#9;",
+                b'\n' => b"&#10;",
                 _ => b"&quot;",
             });
             start = i + 1;
@@ -118,13 +176,13 @@ mod tests {
         let inner = w.open("C");
         w.close("C", inner);
         w.begin_start("D");
-        w.attribute("k", "a\"b");
+        w.attribute("k", "a\"b\tc\nd");
         let mark = w.end_start();
         w.close("D", mark);
         w.close("A", outer);
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "<A><B>x&lt;y &amp; \"z\"&gt;</B><C/><D k=\"a&quot;b\"/></A>"
+            "<A><B>x&lt;y &amp; \"z\"&gt;</B><C/><D k=\"a&quot;b&#9;c&#10;d\"/></A>"
         );
     }
 }
