@@ -49,7 +49,11 @@ fn send(from: &mut SimClient, to: &str) -> Message {
         },
         content_data: Some("see you at eight".into()),
     };
-    from.message(vec![(TransactionMode::Request, Some(String::new()), req.into())])
+    from.message(vec![(
+        TransactionMode::Request,
+        Some(String::new()),
+        req.into(),
+    )])
 }
 
 fn im(c: &mut Criterion) {
@@ -57,7 +61,11 @@ fn im(c: &mut Criterion) {
     let mut alice = login(&mut sim, &name_on("alice", 0));
     let mut bob = login(&mut sim, &name_on("bob", 1));
     let message = send(&mut alice, &bob.user.clone());
-    let poll = bob.message(vec![(TransactionMode::Request, None, PollingRequest {}.into())]);
+    let poll = bob.message(vec![(
+        TransactionMode::Request,
+        None,
+        PollingRequest {}.into(),
+    )]);
     let mut group = c.benchmark_group("im");
     group.throughput(Throughput::Elements(1));
     group.bench_function("send_poll_delivered", |b| {
