@@ -77,9 +77,17 @@ pub enum EngineError {
     /// The data directory could not be used.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The executors could not start.
+    /// The executors could not start (or stopped).
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// A snapshot asked for could not be written.
+    #[error("snapshot of shard {shard} failed: {reason}")]
+    Snapshot {
+        /// The shard.
+        shard: usize,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// The running engine.
@@ -87,6 +95,7 @@ pub struct Engine {
     runtime: Runtime<Shard>,
     client: EngineClient,
     reports: Vec<RecoveryReport>,
+    dir: DataDir,
     _lock: DirLock,
 }
 
@@ -231,7 +240,11 @@ async fn snapshot_now(
     let started = std::time::Instant::now();
     let (image, seq) = local.with_core(|s| (s.image().to_bytes(), LogSeq(s.next_log_seq().0 - 1)));
     let image = image.map_err(|e| e.to_string())?;
-    while local.stats().durable < seq {
+    if seq.0 == 0 {
+        return Ok(seq); // nothing was ever logged: nothing to cover
+    }
+    // The core knows what is durable, recovered records included.
+    while local.with_core(Shard::durable_log_seq) < seq {
         if started.elapsed() > SNAPSHOT_DURABLE_WAIT {
             return Err(format!("records up to {} did not become durable", seq.0));
         }
@@ -370,6 +383,7 @@ impl Engine {
             runtime,
             client,
             reports,
+            dir,
             _lock: lock,
         })
     }
@@ -387,6 +401,24 @@ impl Engine {
     /// Number of shards.
     pub fn shards(&self) -> usize {
         self.runtime.shards()
+    }
+
+    /// Writes a snapshot of every shard now (on demand, besides the schedule) and deletes
+    /// the log segments it covers; returns, per shard, the last record it covers.
+    pub fn snapshot_now(&self) -> Result<Vec<u64>, EngineError> {
+        let dir = self.dir.clone();
+        let pending = self.client.runtime().spawn_on_each(move |local| {
+            let shard_dir = dir.shard_dir(u16::try_from(local.index()).unwrap_or(u16::MAX));
+            async move { snapshot_now(&local, &shard_dir).await }
+        })?;
+        let mut covered = Vec::with_capacity(pending.len());
+        for (shard, p) in pending.into_iter().enumerate() {
+            match p.wait()? {
+                Ok(seq) => covered.push(seq.0),
+                Err(reason) => return Err(EngineError::Snapshot { shard, reason }),
+            }
+        }
+        Ok(covered)
     }
 
     /// Stops every executor (the data directory is unlocked when this returns).

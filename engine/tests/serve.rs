@@ -588,7 +588,15 @@ fn cir_http_url_is_polled_cheaply() {
     // The same client logging in again queues a Disconnect for the old session: its
     // CIRURL now has a wake-up, taken once.
     login(&server, "alice", "a-pw", "shttp-phone");
-    let Response(status, _, body) = server.request("GET", &path, &[], b"").unwrap();
+    // The wake-up travels from the shard to the CIR hub asynchronously: wait for it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let Response(status, _, body) = loop {
+        let r = server.request("GET", &path, &[], b"").unwrap();
+        if r.0 != 204 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(status, 200);
     assert_eq!(
         String::from_utf8_lossy(&body).trim_end(),
@@ -723,4 +731,52 @@ fn a_public_group_over_http_welcomes_and_relays() {
         "sender shown by screen name: {polled}"
     );
     server.stop();
+}
+
+#[test]
+fn sigusr1_writes_snapshots_on_demand() {
+    let server = Server::start("");
+    let alice = login(&server, "alice", "a-pw", "http://alice.example/phone");
+    let create = "<CreateList-Request><ContactList>wv:alice/friends@imps.local</ContactList>\
+                  </CreateList-Request>";
+    let body = envelope(CSP12, TRC12, Some(&alice), "c1", create);
+    let (status, _, answer) = server.post_csp("application/vnd.wv.csp.xml", &body);
+    assert_eq!(status, 200, "{answer}");
+    let pid = server.child.id().to_string();
+    let ok = Command::new("kill")
+        .args(["-USR1", &pid])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let data = server._dir.path().join("data");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let snapshots = || {
+        walk(&data)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "snap"))
+            .count()
+    };
+    while snapshots() < 1 {
+        assert!(Instant::now() < deadline, "no snapshot after SIGUSR1");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = server.stop();
+    assert!(out.contains("snapshot ["), "{out}");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -119,9 +119,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGUSR1,
     ])?;
-    if let Some(sig) = signals.forever().next() {
-        tracing::info!(signal = sig, "stopping");
+    for sig in signals.forever() {
+        if sig != signal_hook::consts::SIGUSR1 {
+            tracing::info!(signal = sig, "stopping");
+            break;
+        }
+        // SIGUSR1: a snapshot of every shard now (compacts the logs).
+        match running.snapshot() {
+            Ok(covered) => {
+                tracing::info!(?covered, "snapshots written on demand");
+                println!("snapshot {covered:?}");
+                let _ = std::io::stdout().flush();
+            }
+            Err(e) => tracing::warn!(error = %e, "snapshot on demand failed"),
+        }
     }
     running.shutdown()?;
     println!("stopped");

@@ -69,7 +69,12 @@ impl Running {
         self.engine.client()
     }
 
-    /// Stops accepting, lets in-flight requests finish, stops the executors.
+    /// Writes a snapshot of every shard now (see [`Engine::snapshot_now`]).
+    pub fn snapshot(&self) -> Result<Vec<u64>, ServeError> {
+        Ok(self.engine.snapshot_now()?)
+    }
+
+    /// Stops accepting, lets in-flight requests finish briefly, stops the engine.
     pub fn shutdown(mut self) -> Result<(), ServeError> {
         self.stop.take();
         // Listeners close as soon as they see the stop; give in-flight requests a moment.

@@ -318,6 +318,11 @@ impl Shard {
         self.durable = LogSeq(next.0.saturating_sub(1));
     }
 
+    /// The last record known to be durable.
+    pub fn durable_log_seq(&self) -> LogSeq {
+        self.durable
+    }
+
     /// The sequence number the next appended record gets.
     pub fn next_log_seq(&self) -> LogSeq {
         self.next_seq
