@@ -378,3 +378,56 @@ fn deletion_tells_joined_users_and_ending_sessions_leave() {
             .any(|r| matches!(Record::from_bytes(r), Ok(Record::GroupRemove(_))))
     );
 }
+
+#[test]
+fn block_lists_apply_to_groups_and_screen_names() {
+    let mut w = World::new(13);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 0);
+    let mut dave = w.online("dave", 1);
+    let g = group_on(&alice, "talk", 1);
+    assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Talk")])), 200);
+    w.call(&mut alice, join(&g, "Al", false));
+    w.call(&mut bob, join(&g, "Bo", false));
+    w.call(&mut carol, join(&g, "Ca", false));
+    w.call(&mut dave, join(&g, "Da", false));
+    let block = |entities: EntityList| BlockEntityRequest {
+        block_list: Some(AccessList {
+            in_use: Some(InUse(Some(true))),
+            add_list: Some(entities),
+            ..AccessList::default()
+        }),
+        ..BlockEntityRequest::default()
+    };
+    // bob blocks alice's screen name in the group; carol blocks the whole group.
+    let sname = block(EntityList {
+        screen_names: vec![ScreenName {
+            sname: ScreenNameText("Al".into()),
+            group_id: g.clone(),
+        }],
+        ..EntityList::default()
+    });
+    assert_eq!(w.status(&mut bob, sname.into()), 200);
+    let whole = block(EntityList {
+        group_ids: vec![g.clone()],
+        ..EntityList::default()
+    });
+    assert_eq!(w.status(&mut carol, whole.into()), 200);
+    assert_eq!(
+        send_code(w.call(&mut alice, to_group(&g, None, "news"))),
+        200
+    );
+    assert!(texts(&w.inbox(&mut bob)).is_empty(), "bob blocked Al");
+    assert!(
+        texts(&w.inbox(&mut carol)).is_empty(),
+        "carol blocked the group"
+    );
+    assert_eq!(texts(&w.inbox(&mut dave)).len(), 1);
+    // Others in the group still reach bob.
+    assert_eq!(send_code(w.call(&mut dave, to_group(&g, None, "hi"))), 200);
+    assert_eq!(
+        texts(&w.inbox(&mut bob)),
+        vec![("hi".to_owned(), Some("Da".to_owned()))]
+    );
+}

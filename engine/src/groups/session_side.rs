@@ -143,7 +143,7 @@ impl Shard {
             let Some(idx) = self.sessions.get(slot).map(|s| s.user) else {
                 continue;
             };
-            if !self.im_allows(idx, &letter.sender) {
+            if !self.im_allows_in_group(idx, &letter.sender, group, screen_name) {
                 continue;
             }
             let mut info = letter.info(None);

@@ -21,11 +21,16 @@ fn entities(list: &EntityList, domain: &str) -> Result<Vec<String>, StatusCode> 
     for u in &list.user_ids {
         out.push(u.normalize(domain).map_err(|_| StatusCode::UnknownUser)?);
     }
+    // Groups by their normalized ID (as group messages name them).
+    let group = |g: &GroupId| {
+        g.normalize(domain)
+            .unwrap_or_else(|_| g.0.trim().to_owned())
+    };
     for g in &list.group_ids {
-        out.push(format!("group:{}", g.0.trim()));
+        out.push(format!("group:{}", group(g)));
     }
     for s in &list.screen_names {
-        out.push(format!("sn:{}:{}", s.sname.0.trim(), s.group_id.0.trim()));
+        out.push(format!("sn:{}:{}", s.sname.0.trim(), group(&s.group_id)));
     }
     Ok(out)
 }
@@ -79,6 +84,30 @@ fn apply(
 impl Shard {
     /// True when `idx` accepts messages from `sender` (a normalized user ID).
     pub(crate) fn im_allows(&self, idx: UserIdx, sender: &str) -> bool {
+        self.im_allows_from(idx, &[sender])
+    }
+
+    /// True when `idx` accepts a message from `sender` sent to `group` (normalized),
+    /// shown with screen name `sname`: the group and the screen name are entities of the
+    /// lists too.
+    pub(crate) fn im_allows_in_group(
+        &self,
+        idx: UserIdx,
+        sender: &str,
+        group: &str,
+        sname: Option<&str>,
+    ) -> bool {
+        let group_entity = format!("group:{group}");
+        let sn_entity = sname.map(|s| format!("sn:{s}:{group}"));
+        let mut names = vec![sender, group_entity.as_str()];
+        if let Some(sn) = &sn_entity {
+            names.push(sn);
+        }
+        self.im_allows_from(idx, &names)
+    }
+
+    /// The block list names none of `names`, and the grant list (when in use) one of them.
+    fn im_allows_from(&self, idx: UserIdx, names: &[&str]) -> bool {
         let Some(a) = self
             .users
             .user(idx)
@@ -87,7 +116,7 @@ impl Shard {
         else {
             return true;
         };
-        let named = |list: &[String]| list.iter().any(|n| n == sender);
+        let named = |list: &[String]| list.iter().any(|n| names.contains(&n.as_str()));
         if a.block_in_use && named(&a.block) {
             return false;
         }
