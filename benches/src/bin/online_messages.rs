@@ -4,15 +4,21 @@
 //! its recipients (one batch) and confirms every NewMessage with MessageDelivered (one
 //! batch). Prints messages/s (wall clock; every message sent, pushed and confirmed).
 //!
+//! With `DRIVER=executor` the rounds run as a task on each shard's own executor (requests
+//! handed to the core in place, as the HTTP front-end does) instead of one client thread per
+//! shard: no threads compete with the shards for the cores.
+//!
 //! Run: `cargo run --release -p imps-benches --bin online-messages -- [PAIRS_PER_SHARD] [ROUNDS]`
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use imps_engine::config::AccessConfig;
 use imps_engine::persist::Provisioner;
 use imps_engine::routing::owner;
+use imps_engine::runtime::LocalShard;
 use imps_engine::server::{Engine, EngineClient, EngineConfig};
-use imps_engine::shard::{Reply, Request};
+use imps_engine::shard::{Reply, Request, Shard};
 use imps_protocol::common::{ClientId, Recipient, User};
 use imps_protocol::primitives::{
     LoginRequest, MessageDelivered, MessageInfo, PollingRequest, SendMessageRequest,
@@ -151,6 +157,63 @@ fn run(
     confirmed
 }
 
+/// The same rounds driven by a task on the shard's own executor (requests handed to the
+/// core in place, as the HTTP front-end does): no client threads competing for the cores.
+async fn run_local(
+    local: LocalShard<Shard>,
+    senders: Arc<Vec<Vec<SessionId>>>,
+    recipients: Arc<Vec<Vec<String>>>,
+    recipient_sessions: Arc<Vec<Vec<SessionId>>>,
+    rounds: usize,
+) -> usize {
+    let shard = local.index();
+    let (ss, rs) = (&senders[shard], &recipient_sessions[shard]);
+    let targets = &recipients[1 - shard];
+    let mut confirmed = 0;
+    for _ in 0..rounds {
+        let sends: Vec<Request> = ss.iter().zip(targets).map(|(s, t)| send(s, t)).collect();
+        for r in local.submit_all(sends) {
+            let _ = r.await;
+        }
+        let polls: Vec<Request> = rs
+            .iter()
+            .map(|s| {
+                request(
+                    Some(s),
+                    TransactionMode::Request,
+                    "",
+                    PollingRequest {}.into(),
+                )
+            })
+            .collect();
+        let mut acks = Vec::with_capacity(polls.len());
+        for (reply, session) in local.submit_all(polls).into_iter().zip(rs) {
+            let Ok(Reply::Csp(Some(m))) = reply.await else {
+                continue;
+            };
+            for t in m.session.transactions {
+                if let Primitive::NewMessage(n) = t.content
+                    && let Some(id) = n.message_info.message_id
+                {
+                    let tid = t.descriptor.id.map(|i| i.0).unwrap_or_default();
+                    let done = MessageDelivered { message_id: id };
+                    acks.push(request(
+                        Some(session),
+                        TransactionMode::Response,
+                        &tid,
+                        done.into(),
+                    ));
+                }
+            }
+        }
+        confirmed += acks.len();
+        for r in local.submit_all(acks) {
+            let _ = r.await;
+        }
+    }
+    confirmed
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let pairs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
@@ -180,18 +243,32 @@ fn main() {
     let recipient_sessions: Vec<Vec<SessionId>> =
         (0..2).map(|s| login(&client, s, &recipients[s])).collect();
     let start = Instant::now();
-    let confirmed: usize = std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..2)
-            .map(|shard| {
-                let client = client.clone();
-                let (ss, rs) = (&sender_sessions[shard], &recipient_sessions[shard]);
-                // Shard s sends to the recipients of the other shard.
-                let targets = &recipients[1 - shard];
-                sc.spawn(move || run(&client, shard, ss, targets, rs, rounds))
+    let on_executors = std::env::var("DRIVER").is_ok_and(|d| d == "executor");
+    let confirmed: usize = if on_executors {
+        let senders = Arc::new(sender_sessions.clone());
+        let targets = Arc::new(recipients.clone());
+        let rs = Arc::new(recipient_sessions.clone());
+        let pending = client
+            .runtime()
+            .spawn_on_each(move |local| {
+                run_local(local, senders.clone(), targets.clone(), rs.clone(), rounds)
             })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).sum()
-    });
+            .expect("tasks");
+        pending.into_iter().map(|p| p.wait().expect("task")).sum()
+    } else {
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2)
+                .map(|shard| {
+                    let client = client.clone();
+                    let (ss, rs) = (&sender_sessions[shard], &recipient_sessions[shard]);
+                    // Shard s sends to the recipients of the other shard.
+                    let targets = &recipients[1 - shard];
+                    sc.spawn(move || run(&client, shard, ss, targets, rs, rounds))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("thread")).sum()
+        })
+    };
     let elapsed = start.elapsed().as_secs_f64();
     engine.shutdown().expect("shutdown");
     let _ = std::fs::remove_dir_all(&dir);
