@@ -1,10 +1,13 @@
 //! `impsd serve` as a user runs it: the real binary on free loopback ports and a real data
-//! directory, driven with raw HTTP/1.1 over `std::net::TcpStream` and with curl.
+//! directory, driven with raw HTTP/1.1 over `std::net::TcpStream` and with curl, in XML and
+//! in WBXML.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use imps_protocol::{Encoding, Message, Primitive, Version, decode, encode_wbxml};
 
 const CSP12: &str = "http://www.openmobilealliance.org/DTD/WV-CSP1.2";
 const TRC12: &str = "http://www.openmobilealliance.org/DTD/WV-TRC1.2";
@@ -290,7 +293,7 @@ fn content_types_versions_errors_and_metrics() {
             "{reply_type}"
         );
     }
-    // XML sent as WBXML does not decode: 400 (WBXML itself: engine/tests/wbxml_http.rs);
+    // XML sent as WBXML does not decode: 400 (WBXML itself: wbxml_login_and_keep_alive);
     // other types: 415.
     let body = login_body(CSP12, TRC12, "alice", "a-pw", "w");
     assert_eq!(
@@ -779,4 +782,105 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// POSTs `message` as WBXML with `content_type`; checks the answer is WBXML of the same type
+/// and returns it decoded.
+fn post_wbxml(server: &Server, content_type: &str, message: &Message) -> Message {
+    let Response(status, headers, body) = server
+        .request(
+            "POST",
+            "/imps",
+            &[("Content-Type", content_type)],
+            &encode_wbxml(message),
+        )
+        .expect("request");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(header(&headers, "content-type"), Some(content_type));
+    assert_eq!(
+        body.first(),
+        Some(&0x03),
+        "WBXML 1.3 header expected: {body:02x?}"
+    );
+    decode(&body, Encoding::Wbxml).unwrap_or_else(|e| panic!("{e}: {body:02x?}"))
+}
+
+/// A one-transaction request of `version`, built from XML.
+fn wbxml_request(version: Version, session: Option<&str>, tid: &str, content: &str) -> Message {
+    let descriptor = match session {
+        Some(s) => format!(
+            "<SessionDescriptor><SessionType>Inband</SessionType><SessionID>{s}</SessionID>\
+             </SessionDescriptor>"
+        ),
+        None => "<SessionDescriptor><SessionType>Outband</SessionType></SessionDescriptor>".into(),
+    };
+    let xml = format!(
+        "<WV-CSP-Message xmlns=\"{}\"><Session>{descriptor}<Transaction><TransactionDescriptor>\
+         <TransactionMode>Request</TransactionMode><TransactionID>{tid}</TransactionID>\
+         </TransactionDescriptor><TransactionContent xmlns=\"{}\">{content}</TransactionContent>\
+         </Transaction></Session></WV-CSP-Message>",
+        version.csp_namespace(),
+        version.trc_namespace()
+    );
+    decode(xml.as_bytes(), Encoding::Xml).expect("request XML decodes")
+}
+
+#[test]
+fn wbxml_login_and_keep_alive() {
+    let server = Server::start("");
+    for (version, content_type) in [
+        (Version::V1_2, "application/vnd.wv.csp.wbxml"),
+        (Version::V1_3, "application/vnd.wv.csp+wbxml"),
+    ] {
+        let login = wbxml_request(
+            version,
+            None,
+            "login",
+            "<Login-Request><UserID>alice</UserID><ClientID><URL>wbxml-test</URL></ClientID>\
+             <Password>a-pw</Password><SessionCookie>cookie-a</SessionCookie></Login-Request>",
+        );
+        let answer = post_wbxml(&server, content_type, &login);
+        assert_eq!(answer.version, version);
+        let t = &answer.session.transactions[0];
+        assert_eq!(
+            t.descriptor.id.as_ref().map(|i| i.0.as_str()),
+            Some("login")
+        );
+        let Primitive::LoginResponse(response) = &t.content else {
+            panic!("not a Login-Response: {answer:#?}");
+        };
+        assert_eq!(response.result.code, 200, "{answer:#?}");
+        let session = response
+            .session_id
+            .as_ref()
+            .map(|s| s.0.clone())
+            .expect("a session id");
+
+        let keep_alive = wbxml_request(
+            version,
+            Some(&session),
+            "ka1",
+            "<KeepAlive-Request><TimeToLive>300</TimeToLive></KeepAlive-Request>",
+        );
+        let answer = post_wbxml(&server, content_type, &keep_alive);
+        let t = &answer.session.transactions[0];
+        assert_eq!(t.descriptor.id.as_ref().map(|i| i.0.as_str()), Some("ka1"));
+        let Primitive::KeepAliveResponse(response) = &t.content else {
+            panic!("not a KeepAlive-Response: {answer:#?}");
+        };
+        assert_eq!(response.result.code, 200, "{answer:#?}");
+        assert!(response.keep_alive_time.is_some_and(|s| s > 0));
+    }
+    // Truncated WBXML is a transport error, not a crash.
+    let login = wbxml_request(Version::V1_2, None, "x", "<Logout-Request/>");
+    let bytes = encode_wbxml(&login);
+    let Response(status, _, _) = server
+        .request(
+            "POST",
+            "/imps",
+            &[("Content-Type", "application/vnd.wv.csp.wbxml")],
+            &bytes[..bytes.len() / 2],
+        )
+        .expect("request");
+    assert_eq!(status, 400);
 }

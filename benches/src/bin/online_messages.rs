@@ -103,6 +103,26 @@ fn send(session: &SessionId, to: &str) -> Request {
     request(Some(session), TransactionMode::Request, "", req.into())
 }
 
+/// A MessageDelivered answer for every NewMessage in a poll's answer.
+fn confirmations(polled: Message, session: &SessionId) -> Vec<Request> {
+    let mut acks = Vec::new();
+    for t in polled.session.transactions {
+        if let Primitive::NewMessage(n) = t.content
+            && let Some(id) = n.message_info.message_id
+        {
+            let tid = t.descriptor.id.map(|i| i.0).unwrap_or_default();
+            let done = MessageDelivered { message_id: id };
+            acks.push(request(
+                Some(session),
+                TransactionMode::Response,
+                &tid,
+                done.into(),
+            ));
+        }
+    }
+    acks
+}
+
 /// Rounds for one shard: its senders send, its recipients poll and confirm. Returns the
 /// messages confirmed.
 fn run(
@@ -136,20 +156,7 @@ fn run(
         let mut acks = Vec::with_capacity(polled.len());
         for (reply, session) in polled.into_iter().zip(recipients) {
             let Reply::Csp(Some(m)) = reply else { continue };
-            for t in m.session.transactions {
-                if let Primitive::NewMessage(n) = t.content
-                    && let Some(id) = n.message_info.message_id
-                {
-                    let tid = t.descriptor.id.map(|i| i.0).unwrap_or_default();
-                    let done = MessageDelivered { message_id: id };
-                    acks.push(request(
-                        Some(session),
-                        TransactionMode::Response,
-                        &tid,
-                        done.into(),
-                    ));
-                }
-            }
+            acks.extend(confirmations(m, session));
         }
         confirmed += acks.len();
         client.call_batch(shard, acks).expect("acks");
@@ -191,20 +198,7 @@ async fn run_local(
             let Ok(Reply::Csp(Some(m))) = reply.await else {
                 continue;
             };
-            for t in m.session.transactions {
-                if let Primitive::NewMessage(n) = t.content
-                    && let Some(id) = n.message_info.message_id
-                {
-                    let tid = t.descriptor.id.map(|i| i.0).unwrap_or_default();
-                    let done = MessageDelivered { message_id: id };
-                    acks.push(request(
-                        Some(session),
-                        TransactionMode::Response,
-                        &tid,
-                        done.into(),
-                    ));
-                }
-            }
+            acks.extend(confirmations(m, session));
         }
         confirmed += acks.len();
         for r in local.submit_all(acks) {
