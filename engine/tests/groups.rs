@@ -431,3 +431,45 @@ fn block_lists_apply_to_groups_and_screen_names() {
         vec![("hi".to_owned(), Some("Da".to_owned()))]
     );
 }
+
+#[test]
+fn an_auto_delete_group_goes_when_its_last_user_leaves() {
+    let mut w = World::new(13);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let g = group_on(&alice, "brief", 1);
+    let p = create(&g, &[("Name", "Brief"), ("AutoDelete", "T")]);
+    assert_eq!(w.status(&mut alice, p), 200);
+    w.call(&mut alice, join(&g, "a", false));
+    w.call(&mut bob, join(&g, "b", false));
+    let leave = LeaveGroupRequest {
+        group_id: g.clone(),
+    };
+    assert!(matches!(
+        w.call(&mut bob, leave.into()),
+        Primitive::LeaveGroupResponse(_)
+    ));
+    assert!(matches!(
+        w.call(&mut bob, join(&g, "b", false)),
+        Primitive::JoinGroupResponse(_)
+    ));
+    // alice's session ends, then bob leaves: nobody is joined, the group is gone.
+    let m = alice.message(vec![(
+        TransactionMode::Request,
+        None,
+        LogoutRequest {}.into(),
+    )]);
+    alice.send(&mut w.sim, m);
+    let leave = LeaveGroupRequest {
+        group_id: g.clone(),
+    };
+    w.call(&mut bob, leave.into());
+    assert_eq!(w.status(&mut bob, join(&g, "b", false)), 800);
+    let removed = w
+        .sim
+        .log(1)
+        .iter()
+        .filter(|r| matches!(Record::from_bytes(r), Ok(Record::GroupRemove(_))))
+        .count();
+    assert_eq!(removed, 1);
+}

@@ -106,6 +106,11 @@ impl Group {
         self.flag("PrivateMessaging", true)
     }
 
+    /// Deleted when the last joined user leaves.
+    pub fn auto_delete(&self) -> bool {
+        self.flag("AutoDelete", false)
+    }
+
     /// Most users joined at once (0: no limit but the server's).
     pub fn max_active(&self) -> usize {
         self.prop("MaxActiveUsers")

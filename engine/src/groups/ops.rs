@@ -274,6 +274,7 @@ impl Shard {
                     },
                     None,
                 );
+                self.auto_delete(&group);
                 let resp = LeaveGroupResponse {
                     group_id: Some(GroupId(group.to_string())),
                     result: CspResult::new(StatusCode::Successful),
@@ -685,7 +686,23 @@ impl Shard {
                     },
                     None,
                 );
+                self.auto_delete(group);
             }
+        }
+    }
+
+    /// A group with `AutoDelete` T is deleted (durably) when its last joined user leaves.
+    fn auto_delete(&mut self, group: &str) {
+        let empty_auto = self
+            .groups
+            .get(group)
+            .is_some_and(|g| g.joined.is_empty() && g.auto_delete());
+        if empty_auto
+            && self
+                .append_record(&Record::GroupRemove(group.to_owned()))
+                .is_ok()
+        {
+            self.drop_group(group);
         }
     }
 }
