@@ -196,16 +196,6 @@ impl Directory {
             .collect()
     }
 
-    /// Every user's slot index and ID (for walks that change users one by one).
-    pub fn indices(&self) -> Vec<UserIdx> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.is_some())
-            .map(|(i, _)| UserIdx(i as u32))
-            .collect()
-    }
-
     /// Every account as a record (for snapshots), in slot order.
     pub fn records(&self) -> Vec<UserRecord> {
         self.slots

@@ -223,7 +223,7 @@ impl Shard {
         }
         self.follow_sessions(idx);
         self.deliver_pending_auth(idx, slot);
-        self.deliver_waiting(now, idx, slot);
+        self.deliver_waiting(idx, slot);
         let mut result = CspResult::new(StatusCode::Successful);
         result.description = Some("Successfully logged in.".into());
         LoginResponse {

@@ -58,7 +58,6 @@ impl Shard {
     /// A message posted to recipients of this shard.
     pub(crate) fn handle_post(
         &mut self,
-        now: Millis,
         from: usize,
         (query, part): (u64, u32),
         letter: &Arc<Letter>,
@@ -66,7 +65,7 @@ impl Shard {
     ) {
         let mut results = Vec::with_capacity(recipients.len());
         for r in recipients {
-            let code = self.admit(now, letter, &r);
+            let code = self.admit(letter, &r);
             if code != StatusCode::Successful {
                 self.report(letter, &r, code, None);
             }
@@ -83,7 +82,7 @@ impl Shard {
     }
 
     /// Takes a message for one recipient: 200, or why not.
-    fn admit(&mut self, now: Millis, letter: &Arc<Letter>, recipient: &str) -> StatusCode {
+    fn admit(&mut self, letter: &Arc<Letter>, recipient: &str) -> StatusCode {
         let Some(idx) = self.users.find(recipient) else {
             return StatusCode::UnknownUser;
         };
@@ -116,14 +115,14 @@ impl Shard {
         self.expiries
             .push(Reverse((letter.expires_ms, idx, letter.id.clone())));
         for slot in online {
-            self.offer(now, slot, letter);
+            self.offer(slot, letter);
         }
         StatusCode::Successful
     }
 
     /// Puts a message in a session's outbox: pushed whole when the session takes pushes of
     /// this type and size, announced otherwise.
-    pub(crate) fn offer(&mut self, _now: Millis, slot: u32, letter: &Letter) {
+    pub(crate) fn offer(&mut self, slot: u32, letter: &Letter) {
         let id = self.txn_id();
         let limit = self.config.outbox_limit;
         let Some(s) = self.sessions.get_mut(slot) else {
@@ -156,14 +155,14 @@ impl Shard {
     }
 
     /// A new session of `idx`: the messages and reports waiting for the user.
-    pub(crate) fn deliver_waiting(&mut self, now: Millis, idx: UserIdx, slot: u32) {
+    pub(crate) fn deliver_waiting(&mut self, idx: UserIdx, slot: u32) {
         let Some(mailbox) = self.users.user_mut(idx).and_then(|u| u.im.as_deref_mut()) else {
             return;
         };
         let letters: Vec<Arc<Letter>> = mailbox.letters.iter().map(|w| w.letter.clone()).collect();
         let reports = std::mem::take(&mut mailbox.reports);
         for letter in letters {
-            self.offer(now, slot, &letter);
+            self.offer(slot, &letter);
         }
         for report in reports {
             self.queue_report(slot, report);

@@ -21,7 +21,6 @@ use super::mask;
 use super::mesh::{PresenceMsg, Watch, WatchKind, Watched};
 use super::publication::{SessionRef, Snapshot};
 use crate::access::session::Session;
-use crate::core::Millis;
 use crate::routing::{owner_of_key, split_by_owner};
 use crate::shard::{PartKind, Shard};
 
@@ -486,7 +485,7 @@ impl Shard {
     }
 
     /// Moves waiting presence into the session's outbox as one PresenceNotification-Request.
-    pub(crate) fn presence_to_outbox(&mut self, _now: Millis, slot: u32, max_presences: usize) {
+    pub(crate) fn presence_to_outbox(&mut self, slot: u32, max_presences: usize) {
         let has = self
             .sessions
             .get(slot)

@@ -178,7 +178,7 @@ impl Shard {
         {
             let limit = self.config.outbox_limit;
             let per = self.config.presences_per_notification;
-            self.presence_to_outbox(now, slot, per);
+            self.presence_to_outbox(slot, per);
             if let Some(s) = self.sessions.get_mut(slot) {
                 let batch = s.outbox.take_batch(poll_batch, now, limit);
                 out.extend(batch.into_iter().map(outgoing));

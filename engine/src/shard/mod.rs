@@ -443,7 +443,7 @@ impl Core for Shard {
                     part,
                     letter,
                     recipients,
-                } => self.handle_post(now, from, (query, part), &letter, recipients),
+                } => self.handle_post(from, (query, part), &letter, recipients),
                 ImMsg::Posted {
                     query,
                     part,
