@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{DOMAIN, World, id};
+use common::{DOMAIN, World, group_on, id};
 use imps_engine::record::Record;
 use imps_engine::shard::Request;
 use imps_engine::sim::SimClient;
@@ -19,18 +19,6 @@ impl World {
     fn inbox(&mut self, c: &mut SimClient) -> Vec<Primitive> {
         self.requests(c).into_iter().map(|(_, p)| p).collect()
     }
-}
-
-/// A group ID on `shard` owned by `owner`.
-fn group_on(owner: &SimClient, base: &str, shard: u16) -> GroupId {
-    (0..1000)
-        .map(|i| format!("wv:{}/{base}{i}@{DOMAIN}", owner.user))
-        .find(|g| {
-            imps_engine::routing::group_owner(&GroupId(g.clone()), DOMAIN, 2).map(|s| s.0)
-                == Ok(shard)
-        })
-        .map(GroupId)
-        .expect("a group on the shard")
 }
 
 fn props(pairs: &[(&str, &str)]) -> GroupProperties {
@@ -142,7 +130,7 @@ fn create_join_and_talk_across_shards() {
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
-    let g = group_on(&alice, "club", 1);
+    let g = group_on(&alice.user, "club", 1);
     // Only the owner's namespace; a name is required; no duplicates.
     let theirs = GroupId(format!("wv:{}/club@{DOMAIN}", bob.user));
     assert_eq!(w.status(&mut alice, create(&theirs, &[("Name", "x")])), 402);
@@ -245,7 +233,7 @@ fn restricted_groups_roles_and_the_reject_list() {
     let mut alice = w.online("alice", 1);
     let mut bob = w.online("bob", 0);
     let mut carol = w.online("carol", 1);
-    let g = group_on(&alice, "vip", 0);
+    let g = group_on(&alice.user, "vip", 0);
     let p = create(&g, &[("Name", "VIP"), ("AccessType", "Restricted")]);
     assert_eq!(w.status(&mut alice, p), 200);
     assert_eq!(w.status(&mut bob, join(&g, "b", false)), 803);
@@ -317,7 +305,7 @@ fn deletion_tells_joined_users_and_ending_sessions_leave() {
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 1);
-    let g = group_on(&alice, "tmp", 1);
+    let g = group_on(&alice.user, "tmp", 1);
     assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Tmp")])), 200);
     w.call(&mut alice, join(&g, "a", false));
     w.call(&mut bob, join(&g, "b", false));
@@ -386,7 +374,7 @@ fn block_lists_apply_to_groups_and_screen_names() {
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
     let mut dave = w.online("dave", 1);
-    let g = group_on(&alice, "talk", 1);
+    let g = group_on(&alice.user, "talk", 1);
     assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Talk")])), 200);
     w.call(&mut alice, join(&g, "Al", false));
     w.call(&mut bob, join(&g, "Bo", false));
@@ -437,7 +425,7 @@ fn an_auto_delete_group_goes_when_its_last_user_leaves() {
     let mut w = World::new(13);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
-    let g = group_on(&alice, "brief", 1);
+    let g = group_on(&alice.user, "brief", 1);
     let p = create(&g, &[("Name", "Brief"), ("AutoDelete", "T")]);
     assert_eq!(w.status(&mut alice, p), 200);
     w.call(&mut alice, join(&g, "a", false));

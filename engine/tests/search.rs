@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{DOMAIN, World, name_on};
+use common::{DOMAIN, World, group_on, name_on};
 use imps_engine::record::Profile;
 use imps_engine::search::find::MAX_HITS;
 use imps_engine::shard::{Admin, AdminDone, Reply, Request};
@@ -364,18 +364,6 @@ fn the_index_follows_profile_changes_and_removals() {
     ));
     assert!(w.found(&mut me, &[(E::UserLastName, "navi")]).is_empty());
     assert!(w.found(&mut me, &[(E::UserId, "dora")]).is_empty());
-}
-
-/// A group ID on `shard` owned by `owner`.
-fn group_on(owner: &str, base: &str, shard: u16) -> GroupId {
-    (0..1000)
-        .map(|i| format!("wv:{owner}/{base}{i}@{DOMAIN}"))
-        .find(|g| {
-            imps_engine::routing::group_owner(&GroupId(g.clone()), DOMAIN, 2).map(|s| s.0)
-                == Ok(shard)
-        })
-        .map(GroupId)
-        .expect("a group on the shard")
 }
 
 fn props(pairs: &[(&str, &str)]) -> GroupProperties {

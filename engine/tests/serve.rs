@@ -152,6 +152,14 @@ impl Server {
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// POSTs one CSP 1.2 request in session `sid`; the answer (HTTP 200 required).
+    fn post_in(&self, sid: &str, tid: &str, content: &str) -> String {
+        let body = envelope(CSP12, TRC12, Some(sid), tid, content);
+        let (status, _, body) = self.post_csp("application/vnd.wv.csp.xml", &body);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     fn stop(mut self) -> String {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
@@ -613,12 +621,7 @@ fn cir_http_url_is_polled_cheaply() {
 fn presence_over_http_reaches_a_subscriber_when_it_polls() {
     const PA12: &str = "http://www.openmobilealliance.org/DTD/WV-PA1.2";
     let server = Server::start("");
-    let post = |sid: &str, tid: &str, content: &str| {
-        let body = envelope(CSP12, TRC12, Some(sid), tid, content);
-        let (status, _, body) = server.post_csp("application/vnd.wv.csp.xml", &body);
-        assert_eq!(status, 200, "{body}");
-        body
-    };
+    let post = |sid: &str, tid: &str, content: &str| server.post_in(sid, tid, content);
     let bob = login(&server, "bob", "b-pw", "http://bob.example/phone");
     let grant = format!(
         "<CreateAttributeList-Request><PresenceSubList xmlns=\"{PA12}\"><StatusText/>\
@@ -663,12 +666,7 @@ fn presence_over_http_reaches_a_subscriber_when_it_polls() {
 #[test]
 fn a_message_over_http_is_pushed_confirmed_and_reported() {
     let server = Server::start("");
-    let post = |sid: &str, tid: &str, content: &str| {
-        let body = envelope(CSP12, TRC12, Some(sid), tid, content);
-        let (status, _, body) = server.post_csp("application/vnd.wv.csp.xml", &body);
-        assert_eq!(status, 200, "{body}");
-        body
-    };
+    let post = |sid: &str, tid: &str, content: &str| server.post_in(sid, tid, content);
     let alice = login(&server, "alice", "a-pw", "http://alice.example/phone");
     let bob = login(&server, "bob", "b-pw", "http://bob.example/phone");
     let send = "<SendMessage-Request><DeliveryReport>T</DeliveryReport><MessageInfo>\
@@ -704,12 +702,7 @@ fn a_message_over_http_is_pushed_confirmed_and_reported() {
 #[test]
 fn a_public_group_over_http_welcomes_and_relays() {
     let server = Server::start("");
-    let post = |sid: &str, tid: &str, content: &str| {
-        let body = envelope(CSP12, TRC12, Some(sid), tid, content);
-        let (status, _, body) = server.post_csp("application/vnd.wv.csp.xml", &body);
-        assert_eq!(status, 200, "{body}");
-        body
-    };
+    let post = |sid: &str, tid: &str, content: &str| server.post_in(sid, tid, content);
     let alice = login(&server, "alice", "a-pw", "http://alice.example/phone");
     let bob = login(&server, "bob", "b-pw", "http://bob.example/phone");
     let join = |sname: &str| {

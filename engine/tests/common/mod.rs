@@ -3,10 +3,10 @@
 #![allow(dead_code)]
 
 use imps_engine::config::AccessConfig;
-use imps_engine::routing::owner;
+use imps_engine::routing::{group_owner, owner};
 use imps_engine::sim::{Sim, SimClient};
 use imps_protocol::common::User;
-use imps_protocol::types::UserId;
+use imps_protocol::types::{GroupId, UserId};
 use imps_protocol::{Message, Primitive, TransactionMode, Version};
 
 /// The service's domain in the tests.
@@ -18,6 +18,15 @@ pub(crate) fn name_on(base: &str, shard: u16) -> String {
         .map(|i| format!("{base}{i}"))
         .find(|n| owner(&UserId::from(n.as_str()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
         .expect("a name on the shard")
+}
+
+/// The first group ID `wv:<owner>/<base><i>@imps.local` that lives on `shard` of 2.
+pub(crate) fn group_on(owner: &str, base: &str, shard: u16) -> GroupId {
+    (0..1000)
+        .map(|i| format!("wv:{owner}/{base}{i}@{DOMAIN}"))
+        .find(|g| group_owner(&GroupId(g.clone()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
+        .map(GroupId)
+        .expect("a group on the shard")
 }
 
 /// The normalized user ID of a client's user.
