@@ -89,6 +89,8 @@ pub struct AccessConfig {
     pub max_recipients: usize,
     /// Entries of a block or grant list at most.
     pub max_access_list: usize,
+    /// Private groups one user may own at once (814 beyond).
+    pub max_groups_per_user: usize,
     /// How long an ended session's ID is remembered (to answer 600/601 instead of 604), ms.
     pub ended_memory_ms: u64,
     /// The service provider's details.
@@ -123,6 +125,7 @@ impl Default for AccessConfig {
             max_message_validity_s: 7 * 86_400,
             max_recipients: 1000,
             max_access_list: 1000,
+            max_groups_per_user: 50,
             ended_memory_ms: 3_600_000,
             sp_info: SpInfo::default(),
         }

@@ -2,6 +2,12 @@
 //!
 //! The hash is FNV-1a over the normalized ID (64 bit), reduced with a multiply-shift, so the
 //! mapping is stable across processes, builds and platforms (unlike std's seeded SipHash).
+//!
+//! An entity named under a user (a private group `wv:alice/room@domain`) lives with that
+//! user: its key is hashed as the user's (`wv:alice@domain`), so a user's own groups share
+//! the user's shard (their count is local, creating one needs no hop). Public groups
+//! (`wv:/lobby@domain`) hash as a whole. Data directories written before this rule
+//! ([`ROUTING_VERSION`] 1) are redistributed once at startup.
 
 use imps_protocol::types::{AddressError, GroupId, UserId};
 
@@ -9,9 +15,13 @@ use imps_protocol::types::{AddressError, GroupId, UserId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ShardId(pub u16);
 
-/// FNV-1a, 64 bit.
-pub fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+/// The version of the ownership rule; data directories record the one they were written
+/// with (see [`crate::storage::DataDir::routing`]).
+pub const ROUTING_VERSION: u32 = 2;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv_continue(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -19,11 +29,35 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     h
 }
 
+/// FNV-1a, 64 bit.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    fnv_continue(FNV_OFFSET, bytes)
+}
+
+/// The hash that places a normalized key: a key named under a user (`wv:user/name@domain`)
+/// hashes as that user (`wv:user@domain`); any other key as itself.
+pub fn owner_hash(normalized: &str) -> u64 {
+    let bytes = normalized.as_bytes();
+    let Some(slash) = bytes.iter().position(|&b| b == b'/') else {
+        return stable_hash(bytes);
+    };
+    let user = &bytes[..slash];
+    if user.len() <= 3 {
+        // `wv:/name@domain`: nobody's (a public group).
+        return stable_hash(bytes);
+    }
+    let domain = match bytes.iter().rposition(|&b| b == b'@') {
+        Some(at) if at > slash => &bytes[at..],
+        _ => &[][..],
+    };
+    fnv_continue(fnv_continue(FNV_OFFSET, user), domain)
+}
+
 /// The shard that owns the entity with this normalized key, among `shards` (at least 1).
 pub fn owner_of_key(normalized: &str, shards: u16) -> ShardId {
     let shards = u64::from(shards.max(1));
     // Multiply-shift keeps the high bits of the hash, which FNV mixes best.
-    ShardId(((u128::from(stable_hash(normalized.as_bytes())) * u128::from(shards)) >> 64) as u16)
+    ShardId(((u128::from(owner_hash(normalized)) * u128::from(shards)) >> 64) as u16)
 }
 
 /// The index of the shard that owns the entity with this normalized key, among `shards`.
@@ -86,6 +120,25 @@ mod tests {
         for c in counts {
             assert!((9_000..11_000).contains(&c), "uneven spread {counts:?}");
         }
+    }
+
+    #[test]
+    fn a_users_groups_live_with_the_user() {
+        for shards in [2u16, 3, 7, 64] {
+            for i in 0..200 {
+                let user = format!("wv:user{i}@imps.local");
+                let group = format!("wv:user{i}/room{}@imps.local", i * 7);
+                assert_eq!(owner_of_key(&user, shards), owner_of_key(&group, shards));
+            }
+        }
+        // Public groups hash as themselves, so they spread over the shards.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..64 {
+            let key = format!("wv:/lobby{i}@imps.local");
+            assert_eq!(owner_hash(&key), stable_hash(key.as_bytes()));
+            seen.insert(owner_of_key(&key, 4));
+        }
+        assert_eq!(seen.len(), 4);
     }
 
     #[test]

@@ -304,6 +304,18 @@ impl Engine {
             }
             other => other?,
         };
+        // Written under an older ownership rule: place the data by the current one.
+        let dir = if dir.routing() < crate::routing::ROUTING_VERSION && dir.shards() > 1 {
+            let moved = redistribute(&config.data_dir, dir.shards(), config.access.clone())?;
+            tracing::info!(
+                routing = crate::routing::ROUTING_VERSION,
+                users = moved.users,
+                "placed the data directory by the current ownership rule"
+            );
+            DataDir::open_as(&config.data_dir, config.shards)?
+        } else {
+            dir
+        };
         let lock = dir.lock()?;
         for stale in dir.remove_stale_layouts(&lock)? {
             tracing::info!(path = %stale.display(), "removed a superseded shard directory");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{DOMAIN, World, group_on, id};
+use common::{DOMAIN, World, group_of, id};
 use imps_engine::record::Record;
 use imps_engine::shard::Request;
 use imps_engine::sim::SimClient;
@@ -130,7 +130,7 @@ fn create_join_and_talk_across_shards() {
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
-    let g = group_on(&alice.user, "club", 1);
+    let g = group_of(&alice.user, "club");
     // Only the owner's namespace; a name is required; no duplicates.
     let theirs = GroupId(format!("wv:{}/club@{DOMAIN}", bob.user));
     assert_eq!(w.status(&mut alice, create(&theirs, &[("Name", "x")])), 402);
@@ -154,7 +154,7 @@ fn create_join_and_talk_across_shards() {
     w.sim.set_auto_durable(true);
     assert!(
         w.sim
-            .log(1)
+            .log(0)
             .iter()
             .any(|r| matches!(Record::from_bytes(r), Ok(Record::GroupPut(_))))
     );
@@ -233,7 +233,7 @@ fn restricted_groups_roles_and_the_reject_list() {
     let mut alice = w.online("alice", 1);
     let mut bob = w.online("bob", 0);
     let mut carol = w.online("carol", 1);
-    let g = group_on(&alice.user, "vip", 0);
+    let g = group_of(&alice.user, "vip");
     let p = create(&g, &[("Name", "VIP"), ("AccessType", "Restricted")]);
     assert_eq!(w.status(&mut alice, p), 200);
     assert_eq!(w.status(&mut bob, join(&g, "b", false)), 803);
@@ -305,7 +305,7 @@ fn deletion_tells_joined_users_and_ending_sessions_leave() {
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 1);
-    let g = group_on(&alice.user, "tmp", 1);
+    let g = group_of(&alice.user, "tmp");
     assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Tmp")])), 200);
     w.call(&mut alice, join(&g, "a", false));
     w.call(&mut bob, join(&g, "b", false));
@@ -361,7 +361,7 @@ fn deletion_tells_joined_users_and_ending_sessions_leave() {
     assert_eq!(w.status(&mut bob, join(&g, "b", false)), 800);
     assert!(
         w.sim
-            .log(1)
+            .log(0)
             .iter()
             .any(|r| matches!(Record::from_bytes(r), Ok(Record::GroupRemove(_))))
     );
@@ -374,7 +374,7 @@ fn block_lists_apply_to_groups_and_screen_names() {
     let mut bob = w.online("bob", 1);
     let mut carol = w.online("carol", 0);
     let mut dave = w.online("dave", 1);
-    let g = group_on(&alice.user, "talk", 1);
+    let g = group_of(&alice.user, "talk");
     assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Talk")])), 200);
     w.call(&mut alice, join(&g, "Al", false));
     w.call(&mut bob, join(&g, "Bo", false));
@@ -425,7 +425,7 @@ fn an_auto_delete_group_goes_when_its_last_user_leaves() {
     let mut w = World::new(13);
     let mut alice = w.online("alice", 0);
     let mut bob = w.online("bob", 1);
-    let g = group_on(&alice.user, "brief", 1);
+    let g = group_of(&alice.user, "brief");
     let p = create(&g, &[("Name", "Brief"), ("AutoDelete", "T")]);
     assert_eq!(w.status(&mut alice, p), 200);
     w.call(&mut alice, join(&g, "a", false));
@@ -455,9 +455,292 @@ fn an_auto_delete_group_goes_when_its_last_user_leaves() {
     assert_eq!(w.status(&mut bob, join(&g, "b", false)), 800);
     let removed = w
         .sim
-        .log(1)
+        .log(0)
         .iter()
         .filter(|r| matches!(Record::from_bytes(r), Ok(Record::GroupRemove(_))))
         .count();
     assert_eq!(removed, 1);
+}
+
+#[test]
+fn a_user_owns_a_bounded_number_of_groups() {
+    let mut w = World::new(17);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let max = imps_engine::config::AccessConfig::default().max_groups_per_user;
+    for i in 0..max {
+        let g = group_of(&alice.user, &format!("g{i}"));
+        assert_eq!(w.status(&mut alice, create(&g, &[("Name", "G")])), 200);
+    }
+    let one_more = group_of(&alice.user, "more");
+    assert_eq!(
+        w.status(&mut alice, create(&one_more, &[("Name", "G")])),
+        814
+    );
+    // Another user's count is their own.
+    let theirs = group_of(&bob.user, "mine");
+    assert_eq!(w.status(&mut bob, create(&theirs, &[("Name", "B")])), 200);
+    // Deleting one makes room again.
+    let first = group_of(&alice.user, "g0");
+    let delete = DeleteGroupRequest { group_id: first };
+    assert_eq!(w.status(&mut alice, delete.into()), 200);
+    assert_eq!(
+        w.status(&mut alice, create(&one_more, &[("Name", "G")])),
+        200
+    );
+    let another = group_of(&alice.user, "x");
+    assert_eq!(
+        w.status(&mut alice, create(&another, &[("Name", "G")])),
+        814
+    );
+}
+
+fn joined_ids(r: &GetJoinedUsersResponse) -> Vec<(String, Option<String>)> {
+    r.user_map_list
+        .as_ref()
+        .and_then(|l| l.user_mapping.as_ref())
+        .map(|m| {
+            m.mappings
+                .iter()
+                .map(|m| (m.sname.0.clone(), m.user_id.as_ref().map(|u| u.0.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn screen_names_hide_user_ids_unless_the_group_shows_them() {
+    let mut w = World::new(19);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 1);
+    let g = group_of(&alice.user, "masks");
+    assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Masks")])), 200);
+    w.call(&mut bob, join(&g, "Bee", false));
+    let Primitive::JoinGroupResponse(r) = w.call(&mut carol, join(&g, "Cee", false)) else {
+        panic!("join response expected")
+    };
+    let seen: Vec<(String, Option<String>)> = r
+        .user_map_list
+        .and_then(|l| l.user_mapping)
+        .map(|m| {
+            m.mappings
+                .into_iter()
+                .map(|m| (m.sname.0, m.user_id.map(|u| u.0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        seen,
+        vec![
+            ("Bee".to_owned(), None),
+            ("Cee".to_owned(), Some(id(&carol)))
+        ],
+        "another user's ID stays hidden; one's own is shown"
+    );
+    let get = || GetJoinedUsersRequest {
+        group_id: g.clone(),
+    };
+    let Primitive::GetJoinedUsersResponse(r) = w.call(&mut bob, get().into()) else {
+        panic!("joined users expected")
+    };
+    assert_eq!(
+        joined_ids(&r),
+        vec![("Bee".to_owned(), Some(id(&bob))), ("Cee".to_owned(), None)]
+    );
+    // The owner (an administrator) sees everyone's ID.
+    let Primitive::GetJoinedUsersResponse(r) = w.call(&mut alice, get().into()) else {
+        panic!("joined users expected")
+    };
+    assert_eq!(
+        joined_ids(&r),
+        vec![
+            ("Bee".to_owned(), Some(id(&bob))),
+            ("Cee".to_owned(), Some(id(&carol)))
+        ]
+    );
+    // ShowID T: everyone sees the IDs; a value other than T/F is refused.
+    let set = |v: &str| SetGroupPropsRequest {
+        group_id: g.clone(),
+        properties: Some(props(&[("ShowID", v)])),
+        own_properties: None,
+    };
+    assert_ne!(w.status(&mut alice, set("maybe").into()), 200);
+    assert_eq!(w.status(&mut alice, set("T").into()), 200);
+    let Primitive::GetJoinedUsersResponse(r) = w.call(&mut bob, get().into()) else {
+        panic!("joined users expected")
+    };
+    assert_eq!(
+        joined_ids(&r),
+        vec![
+            ("Bee".to_owned(), Some(id(&bob))),
+            ("Cee".to_owned(), Some(id(&carol)))
+        ]
+    );
+}
+
+#[test]
+fn a_restricted_group_shows_its_properties_to_members_only() {
+    let mut w = World::new(23);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 1);
+    let g = group_of(&alice.user, "inner");
+    let p = create(&g, &[("Name", "Inner"), ("AccessType", "Restricted")]);
+    assert_eq!(w.status(&mut alice, p), 200);
+    let get = || GetGroupPropsRequest {
+        group_id: g.clone(),
+    };
+    assert_eq!(w.status(&mut bob, get().into()), 810);
+    let add = AddGroupMembersRequest {
+        group_id: g.clone(),
+        user_list: users(&[&bob]),
+    };
+    assert_eq!(w.status(&mut alice, add.into()), 200);
+    let Primitive::GetGroupPropsResponse(r) = w.call(&mut bob, get().into()) else {
+        panic!("properties expected for a member")
+    };
+    let name = r
+        .properties
+        .and_then(|p| imps_protocol::common::property(&p.properties, "Name").map(str::to_owned));
+    assert_eq!(name.as_deref(), Some("Inner"));
+    assert_eq!(w.status(&mut carol, get().into()), 810);
+    // An open group shows its properties to anyone.
+    let open = group_of(&alice.user, "outer");
+    assert_eq!(
+        w.status(&mut alice, create(&open, &[("Name", "Outer")])),
+        200
+    );
+    let get_open = GetGroupPropsRequest { group_id: open };
+    assert!(matches!(
+        w.call(&mut carol, get_open.into()),
+        Primitive::GetGroupPropsResponse(_)
+    ));
+}
+
+fn delivery(g: Option<&GroupId>, method: DeliveryMethod) -> Primitive {
+    SetDeliveryMethodRequest {
+        delivery_method: method,
+        accepted_content_length: None,
+        group_id: g.cloned(),
+    }
+    .into()
+}
+
+#[test]
+fn group_messages_are_fetched_by_notify_sessions_and_methods_are_set_per_group() {
+    let mut w = World::new(29);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 1);
+    let g = group_of(&alice.user, "mail");
+    assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Mail")])), 200);
+    // Not joined yet: no method for the group.
+    assert_eq!(
+        w.status(&mut carol, delivery(Some(&g), DeliveryMethod::Push)),
+        808
+    );
+    w.call(&mut alice, join(&g, "Al", false));
+    w.call(&mut bob, join(&g, "Bo", false));
+    w.call(&mut carol, join(&g, "Ca", false));
+    // carol fetches her messages (notify/get) ...
+    assert_eq!(
+        w.status(&mut carol, delivery(None, DeliveryMethod::Notify)),
+        200
+    );
+    // ... and alice, who takes pushes, wants this group's by notification.
+    assert_eq!(
+        w.status(&mut alice, delivery(Some(&g), DeliveryMethod::Notify)),
+        200
+    );
+    assert_eq!(send_code(w.call(&mut bob, to_group(&g, None, "one"))), 200);
+    for c in [&mut carol, &mut alice] {
+        let inbox = w.inbox(c);
+        let [Primitive::MessageNotification(n)] = inbox.as_slice() else {
+            panic!("one notification expected, got {inbox:?}")
+        };
+        let mid = n.message_info.message_id.clone().expect("a MessageID");
+        let list = GetMessageListRequest {
+            group_id: Some(g.clone()),
+            message_count: None,
+        };
+        let Primitive::GetMessageListResponse(l) = w.call(c, list.clone().into()) else {
+            panic!("a list expected")
+        };
+        let ids: Vec<_> = l
+            .messages
+            .iter()
+            .filter_map(|m| m.message_id.clone())
+            .collect();
+        assert_eq!(ids, vec![mid.clone()]);
+        let personal = GetMessageListRequest {
+            group_id: None,
+            message_count: None,
+        };
+        let Primitive::GetMessageListResponse(l) = w.call(c, personal.into()) else {
+            panic!("a list expected")
+        };
+        assert!(l.messages.is_empty(), "not among personal messages");
+        let get = GetMessageRequest {
+            message_id: mid.clone(),
+        };
+        let Primitive::GetMessageResponse(m) = w.call(c, get.into()) else {
+            panic!("the message expected")
+        };
+        assert_eq!(m.content_data.as_deref(), Some("one"));
+        let sender = m
+            .message_info
+            .sender
+            .and_then(|s| s.group)
+            .and_then(|g| g.screen_name)
+            .map(|s| s.sname.0);
+        assert_eq!(sender.as_deref(), Some("Bo"), "shown by screen name");
+        let delivered = MessageDelivered {
+            message_id: mid.clone(),
+        };
+        assert_eq!(w.status(c, delivered.clone().into()), 200);
+        assert_eq!(w.status(c, delivered.into()), 426, "delivered once");
+        let Primitive::GetMessageListResponse(l) = w.call(c, list.into()) else {
+            panic!("a list expected")
+        };
+        assert!(l.messages.is_empty());
+    }
+    // carol now wants this group's messages pushed; a rejected one is simply gone.
+    assert_eq!(
+        w.status(&mut carol, delivery(Some(&g), DeliveryMethod::Push)),
+        200
+    );
+    assert_eq!(send_code(w.call(&mut bob, to_group(&g, None, "two"))), 200);
+    assert_eq!(
+        texts(&w.inbox(&mut carol)),
+        vec![("two".to_owned(), Some("Bo".to_owned()))]
+    );
+    let inbox = w.inbox(&mut alice);
+    let [Primitive::MessageNotification(n)] = inbox.as_slice() else {
+        panic!("one notification expected, got {inbox:?}")
+    };
+    let reject = RejectMessageRequest {
+        message_ids: vec![n.message_info.message_id.clone().expect("id")],
+    };
+    assert_eq!(w.status(&mut alice, reject.into()), 200);
+    // Leaving forgets the group's method and what waited.
+    assert_eq!(
+        send_code(w.call(&mut bob, to_group(&g, None, "three"))),
+        200
+    );
+    let leave = LeaveGroupRequest {
+        group_id: g.clone(),
+    };
+    assert!(matches!(
+        w.call(&mut alice, leave.into()),
+        Primitive::LeaveGroupResponse(_)
+    ));
+    let list = GetMessageListRequest {
+        group_id: Some(g.clone()),
+        message_count: None,
+    };
+    let Primitive::GetMessageListResponse(l) = w.call(&mut alice, list.into()) else {
+        panic!("a list expected")
+    };
+    assert!(l.messages.is_empty(), "{l:?}");
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{DOMAIN, World, group_on, name_on};
+use common::{DOMAIN, World, group_of, name_on};
 use imps_engine::record::Profile;
 use imps_engine::search::find::MAX_HITS;
 use imps_engine::shard::{Admin, AdminDone, Reply, Request};
@@ -397,10 +397,13 @@ fn only_searchable_groups_are_found() {
     let mut olga = w.login(&olga);
     let pete = w.user_on("pete", 1, Profile::default());
     let mut pete = w.login(&pete);
+    let nina = w.user_on("nina", 1, Profile::default());
+    let mut nina = w.login(&nina);
     let pete_name = pete.user.clone();
-    let chess = group_on(&olga.user, "chess", 0);
-    let chess2 = group_on(&olga.user, "chess", 1);
-    let hidden = group_on(&olga.user, "secret", 1);
+    // On both shards: olga's groups live on hers, nina's on hers.
+    let chess = group_of(&olga.user, "chess");
+    let chess2 = group_of(&nina.user, "chess");
+    let hidden = group_of(&nina.user, "secret");
     let pairs = [
         ("Name", "Chess Club"),
         ("Topic", "Sicilian openings"),
@@ -412,10 +415,10 @@ fn only_searchable_groups_are_found() {
         ("Topic", "Endgames"),
         ("Searchable", "T"),
     ];
-    assert_eq!(code(&w.call(&mut olga, create(&chess2, &pairs2))), 200);
+    assert_eq!(code(&w.call(&mut nina, create(&chess2, &pairs2))), 200);
     let hidden_props = [("Name", "Chess Secret"), ("Searchable", "F")];
     assert_eq!(
-        code(&w.call(&mut olga, create(&hidden, &hidden_props))),
+        code(&w.call(&mut nina, create(&hidden, &hidden_props))),
         200
     );
     let both = sorted(vec![chess.0.clone(), chess2.0.clone()]);
@@ -433,10 +436,13 @@ fn only_searchable_groups_are_found() {
         Vec::<String>::new()
     );
     let olga_name = olga.user.clone();
-    let by_owner = sorted(w.found(&mut pete, &[(E::GroupUserIdOwner, &olga_name)]));
+    let by_owner = w.found(&mut pete, &[(E::GroupUserIdOwner, &olga_name)]);
+    assert_eq!(by_owner, vec![chess.0.clone()], "owner, by a bare user ID");
+    let nina_name = nina.user.clone();
     assert_eq!(
-        by_owner, both,
-        "owner, by a bare user ID; the hidden one is not listed"
+        w.found(&mut pete, &[(E::GroupUserIdOwner, &nina_name)]),
+        vec![chess2.0.clone()],
+        "the hidden one is not listed"
     );
     assert!(
         w.found(&mut pete, &[(E::GroupUserIdOwner, &pete_name)])
@@ -476,7 +482,7 @@ fn only_searchable_groups_are_found() {
         properties: Some(props(&[("Searchable", "F")])),
         own_properties: None,
     };
-    assert_eq!(code(&w.call(&mut olga, set.into())), 200);
+    assert_eq!(code(&w.call(&mut nina, set.into())), 200);
     assert_eq!(
         w.found(&mut pete, &[(E::GroupName, "chess")]),
         vec![chess.0.clone()]

@@ -106,6 +106,26 @@ impl Group {
         self.flag("PrivateMessaging", true)
     }
 
+    /// Joined users' user IDs are shown to everyone in the group, not only their screen
+    /// names (`ShowID`, default F: screen names keep users anonymous).
+    pub fn show_id(&self) -> bool {
+        self.flag("ShowID", false)
+    }
+
+    /// May `user` see the group's details (properties, joined users)? A restricted group
+    /// is visible to its members only; an open one to everybody.
+    pub fn visible_to(&self, user: &str) -> bool {
+        !self.restricted() || self.role(user).is_some()
+    }
+
+    /// The user ID of joined user `j` as `viewer` (with `role` in the group) may see it:
+    /// their own, everyone's to moderators and administrators, and everyone's when the
+    /// group shows IDs.
+    pub fn shown_id(&self, j: &JoinedUser, viewer: &str, role: Option<Role>) -> Option<String> {
+        let shown = self.show_id() || role.is_some_and(|r| r >= Role::Mod) || *j.user == *viewer;
+        shown.then(|| j.user.to_string())
+    }
+
     /// Deleted when the last joined user leaves.
     pub fn auto_delete(&self) -> bool {
         self.flag("AutoDelete", false)
@@ -147,7 +167,7 @@ impl Group {
             let ok = match p.name.as_str() {
                 "AccessType" => ["Open", "Restricted"].contains(&value.trim()),
                 "Type" => ["Public", "Private"].contains(&value.trim()),
-                "PrivateMessaging" | "Searchable" | "AutoDelete" => {
+                "PrivateMessaging" | "Searchable" | "AutoDelete" | "ShowID" => {
                     ["T", "F"].contains(&value.trim())
                 }
                 "MaxActiveUsers" => value.trim().parse::<u32>().is_ok(),

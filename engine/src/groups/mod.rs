@@ -1,5 +1,6 @@
-//! Groups, sans-IO, as plain functions over a [`crate::shard::Shard`]. A group lives on the
-//! shard its GroupID hashes to; its users' sessions live on theirs:
+//! Groups, sans-IO, as plain functions over a [`crate::shard::Shard`]. A private group
+//! lives on its owner's shard (see [`crate::routing`]), a public one on the shard its
+//! GroupID hashes to; its users' sessions live on theirs:
 //!
 //! ```text
 //!   user's shard                                   group's shard
@@ -15,6 +16,7 @@
 //! with which screen name) is soft: it ends with the session.
 
 pub mod group;
+pub mod mail;
 pub mod mesh;
 pub(crate) mod messaging;
 pub(crate) mod ops;

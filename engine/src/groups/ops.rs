@@ -61,6 +61,9 @@ impl Shard {
         match self.groups.get_mut(record.id.as_str()) {
             Some(g) => g.stored = record,
             None => {
+                if let Some(owner) = &record.owner {
+                    *self.owned_groups.entry(owner.as_str().into()).or_default() += 1;
+                }
                 let id: Box<str> = record.id.clone().into_boxed_str();
                 self.groups.insert(id, Group::new(record));
             }
@@ -71,6 +74,17 @@ impl Shard {
     pub(crate) fn drop_group(&mut self, id: &str) -> Option<Group> {
         let group = self.groups.remove(id)?;
         self.group_index.remove(&group.stored);
+        for j in &group.joined {
+            self.group_index.note_left(&j.user, id);
+        }
+        if let Some(owner) = &group.stored.owner
+            && let Some(n) = self.owned_groups.get_mut(owner.as_str())
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.owned_groups.remove(owner.as_str());
+            }
+        }
         Some(group)
     }
 
@@ -139,6 +153,9 @@ impl Shard {
             g.joined.drain(..).partition(|j| !stored.admits(&j.user))
         };
         g.joined = keep;
+        for j in &out {
+            self.group_index.note_left(&j.user, group);
+        }
         if out.is_empty() {
             return;
         }
@@ -259,6 +276,7 @@ impl Shard {
                     return none(StatusCode::GroupNotJoined);
                 };
                 let j = g.joined.remove(i);
+                self.group_index.note_left(&j.user, &group);
                 self.change_notice(
                     &group,
                     GroupChangeNotice {
@@ -285,6 +303,9 @@ impl Shard {
                 let Some(g) = self.groups.get(&*group) else {
                     return none(StatusCode::GroupMissing);
                 };
+                if !g.visible_to(&a.user) {
+                    return none(StatusCode::NotGroupMember);
+                }
                 let own = own_properties(g, a);
                 let resp = GetGroupPropsResponse {
                     properties: Some(g.properties()),
@@ -499,7 +520,7 @@ impl Shard {
                 }
                 let mapping = |j: &JoinedUser| Mapping {
                     sname: ScreenNameText(j.screen_name.to_string()),
-                    user_id: Some(UserId(j.user.to_string())),
+                    user_id: g.shown_id(j, &a.user, role).map(UserId),
                 };
                 let resp = GetJoinedUsersResponse {
                     admin_map_list: None,
@@ -532,6 +553,11 @@ impl Shard {
         }
         if self.groups.len() >= MAX_GROUPS_PER_SHARD {
             return Err(StatusCode::TooManyGroupsForServer);
+        }
+        // The owner lives on this shard with their groups (see `crate::routing`).
+        let owned = self.owned_groups.get(&*a.user).copied().unwrap_or(0);
+        if owned as usize >= self.config.max_groups_per_user {
+            return Err(StatusCode::TooManyGroupsForUser);
         }
         let mut g = Group::new(GroupRecord {
             id: a.group.to_string(),
@@ -573,7 +599,8 @@ impl Shard {
         if g.rejected(&a.user) {
             return Err(StatusCode::RejectedFromGroup);
         }
-        if g.restricted() && g.role(&a.user).is_none() {
+        let role = g.role(&a.user);
+        if g.restricted() && role.is_none() {
             return Err(StatusCode::GroupIsRestricted);
         }
         if g.joined_by(a.session).is_some() {
@@ -606,6 +633,7 @@ impl Shard {
             notices: req.subscribe_notification == Some(true),
             private_messaging,
         });
+        self.group_index.note_joined(&a.user, &a.group);
         let joined_users: Vec<&JoinedUser> = g.joined.iter().collect();
         let mut response = JoinGroupResponse {
             welcome_note: g.welcome_note(),
@@ -630,7 +658,7 @@ impl Shard {
                             .iter()
                             .map(|j| Mapping {
                                 sname: ScreenNameText(j.screen_name.to_string()),
-                                user_id: Some(UserId(j.user.to_string())),
+                                user_id: g.shown_id(j, &a.user, role).map(UserId),
                             })
                             .collect(),
                     }),
@@ -672,7 +700,11 @@ impl Shard {
                     group_id: GroupId(group.to_string()),
                 })
                 .collect();
+            let user = g.joined_by(session).map(|j| j.user.clone());
             g.joined.retain(|j| j.session != session);
+            if let Some(user) = user {
+                self.group_index.note_left(&user, group);
+            }
             if g.joined.len() != before {
                 self.change_notice(
                     group,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use imps_protocol::common::{Group, Recipient, ScreenName, Sender};
-use imps_protocol::primitives::NewMessage;
+use imps_protocol::primitives::{MessageNotification, NewMessage};
 use imps_protocol::types::{GroupId, ScreenNameText};
 use imps_protocol::{Primitive, StatusCode, Version};
 
@@ -97,6 +97,9 @@ impl Shard {
                 s.groups.push(group.clone());
             }
         }
+        if !joined {
+            self.group_mail.left(session, group);
+        }
     }
 
     /// Server-originated primitives from a group for sessions of this shard.
@@ -128,7 +131,9 @@ impl Shard {
         }
     }
 
-    /// A group message for joined sessions of this shard.
+    /// A group message for joined sessions of this shard: pushed to sessions that take
+    /// pushes (for this group, and of this type and size), announced and kept for the
+    /// others until they fetch it (see [`super::mail`]).
     pub(crate) fn handle_group_deliver(
         &mut self,
         letter: &Letter,
@@ -136,46 +141,39 @@ impl Shard {
         screen_name: Option<&str>,
         to: &[SessionRef],
     ) {
+        let message = Arc::new(group_message(letter, group, screen_name));
+        let group_key: Arc<str> = Arc::from(group);
+        let limit = self.config.max_waiting_messages;
         for &r in to {
             let Some(slot) = self.slot_of(r) else {
                 continue;
             };
-            let Some(idx) = self.sessions.get(slot).map(|s| s.user) else {
+            let Some(s) = self.sessions.get(slot) else {
                 continue;
             };
+            let (idx, caps) = (s.user, s.caps.as_deref());
+            let push = self
+                .group_mail
+                .method(r, group)
+                .unwrap_or_else(|| caps.is_none_or(|c| c.push))
+                && crate::im::deliver::pushable(caps, letter);
             if !self.im_allows_in_group(idx, &letter.sender, group, screen_name) {
                 continue;
             }
-            let mut info = letter.info(None);
-            info.recipient = Some(Recipient {
-                groups: vec![Group {
-                    group_id: Some(GroupId(group.to_owned())),
-                    screen_name: None,
-                }],
-                ..Recipient::default()
-            });
-            if let Some(sname) = screen_name {
-                info.sender = Some(Sender {
-                    user: None,
-                    group: Some(Group {
-                        group_id: None,
-                        screen_name: Some(ScreenName {
-                            sname: ScreenNameText(sname.to_owned()),
-                            group_id: GroupId(group.to_owned()),
-                        }),
-                    }),
-                });
+            if push {
+                self.queue_to(slot, (*message).clone().into());
+            } else {
+                self.group_mail
+                    .keep(r, group_key.clone(), message.clone(), limit);
+                let info = message.message_info.clone();
+                self.queue_to(slot, MessageNotification { message_info: info }.into());
             }
-            let message = NewMessage {
-                message_info: info,
-                content_data: letter.content.clone(),
-            };
-            self.queue_to(slot, message.into());
         }
     }
 
     /// A session ends: the groups it joined forget it.
     pub(crate) fn groups_session_ended(&mut self, session: SessionRef, groups: &[Arc<str>]) {
+        self.group_mail.ended(session);
         let by_shard = split_by_owner(groups.iter().cloned(), self.shards, |g| g);
         for (shard, groups) in by_shard.into_iter().enumerate() {
             if !groups.is_empty() {
@@ -183,5 +181,34 @@ impl Shard {
                 self.send_after_records(shard, ShardMsg::Group(msg));
             }
         }
+    }
+}
+
+/// A group message as every joined user gets it: to the group, from the sender's screen
+/// name when they used one.
+fn group_message(letter: &Letter, group: &str, screen_name: Option<&str>) -> NewMessage {
+    let mut info = letter.info(None);
+    info.recipient = Some(Recipient {
+        groups: vec![Group {
+            group_id: Some(GroupId(group.to_owned())),
+            screen_name: None,
+        }],
+        ..Recipient::default()
+    });
+    if let Some(sname) = screen_name {
+        info.sender = Some(Sender {
+            user: None,
+            group: Some(Group {
+                group_id: None,
+                screen_name: Some(ScreenName {
+                    sname: ScreenNameText(sname.to_owned()),
+                    group_id: GroupId(group.to_owned()),
+                }),
+            }),
+        });
+    }
+    NewMessage {
+        message_info: info,
+        content_data: letter.content.clone(),
     }
 }

@@ -131,16 +131,7 @@ impl Shard {
         let recipient = self.users.user(s.user).map(|u| u.id.to_string());
         let info = letter.info(recipient.as_deref());
         let caps = s.caps.as_deref();
-        let push = caps.is_none_or(|c| c.push);
-        let fits = caps.is_none_or(|c| {
-            (c.accepted_content_length == 0 || letter.size <= c.accepted_content_length)
-                && (c.accepted_content_types.is_empty()
-                    || c.accepted_content_types.iter().any(|t| {
-                        let want = letter.content_type.as_deref().unwrap_or("text/plain");
-                        t == "*" || t == "*/*" || t.eq_ignore_ascii_case(want)
-                    }))
-        });
-        let primitive = if push && fits {
+        let primitive = if caps.is_none_or(|c| c.push) && pushable(caps, letter) {
             NewMessage {
                 message_info: info,
                 content_data: letter.content.clone(),
@@ -324,4 +315,20 @@ impl Shard {
             m.take(id);
         }
     }
+}
+
+/// True when a client with `caps` takes `letter` whole in a push (its type and size);
+/// otherwise it is announced and fetched (or refused at GetMessage).
+pub(crate) fn pushable(
+    caps: Option<&crate::access::session::Capabilities>,
+    letter: &Letter,
+) -> bool {
+    caps.is_none_or(|c| {
+        (c.accepted_content_length == 0 || letter.size <= c.accepted_content_length)
+            && (c.accepted_content_types.is_empty()
+                || c.accepted_content_types.iter().any(|t| {
+                    let want = letter.content_type.as_deref().unwrap_or("text/plain");
+                    t == "*" || t == "*/*" || t.eq_ignore_ascii_case(want)
+                }))
+    })
 }

@@ -1,6 +1,7 @@
 //! The recipient's requests about waiting messages: GetMessageList, GetMessage,
 //! MessageDelivered (as a request in notify/get, as the answer to NewMessage in push),
-//! RejectMessage, and SetDeliveryMethod.
+//! RejectMessage, and SetDeliveryMethod. Group messages a session fetches (see
+//! [`crate::groups::mail`]) are found by the same requests.
 
 use imps_protocol::common::CspResult;
 use imps_protocol::primitives::{
@@ -21,10 +22,6 @@ impl Shard {
         version: Version,
     ) -> GetMessageListResponse {
         let mut response = GetMessageListResponse::default();
-        if req.group_id.is_some() {
-            // Group messages arrive with groups; none wait yet.
-            return response;
-        }
         let Some(user) = self
             .sessions
             .get(slot)
@@ -34,13 +31,24 @@ impl Shard {
             return response;
         };
         let max = req.message_count.map_or(usize::MAX, |n| n as usize);
-        let infos = user
-            .im
-            .iter()
-            .flat_map(|m| m.letters.iter())
-            .take(max)
-            .map(|w| w.letter.info(Some(&user.id)))
-            .collect();
+        let infos = match &req.group_id {
+            Some(group) => {
+                let (Ok(group), Some(session)) =
+                    (group.normalize(&self.config.domain), self.session_ref(slot))
+                else {
+                    response.result = Some(CspResult::new(StatusCode::GroupMissing));
+                    return response;
+                };
+                self.group_mail.list(session, &group, max)
+            }
+            None => user
+                .im
+                .iter()
+                .flat_map(|m| m.letters.iter())
+                .take(max)
+                .map(|w| w.letter.info(Some(&user.id)))
+                .collect(),
+        };
         if version == Version::V1_3 {
             response.message_info_list = Some(MessageInfoList { messages: infos });
         } else {
@@ -59,19 +67,26 @@ impl Shard {
         let Some(user) = self.users.user(s.user) else {
             return status(StatusCode::InvalidSession);
         };
-        let Some(w) = user
-            .im
-            .as_ref()
-            .and_then(|m| m.find(req.message_id.as_str()))
-        else {
-            return status(StatusCode::InvalidMessageId);
+        let id = req.message_id.as_str();
+        let (message_info, content_data) = match user.im.as_ref().and_then(|m| m.find(id)) {
+            Some(w) => (w.letter.info(Some(&user.id)), w.letter.content.clone()),
+            None => match self
+                .session_ref(slot)
+                .and_then(|r| self.group_mail.find(r, id))
+            {
+                Some(m) => (m.message_info.clone(), m.content_data.clone()),
+                None => return status(StatusCode::InvalidMessageId),
+            },
         };
-        let letter = &w.letter;
         if let Some(c) = s.caps.as_deref() {
-            if c.accepted_content_length != 0 && letter.size > c.accepted_content_length {
+            let size = message_info.content_size.unwrap_or(0);
+            if c.accepted_content_length != 0 && size > c.accepted_content_length {
                 return status(StatusCode::UnableToDeliver);
             }
-            let want = letter.content_type.as_deref().unwrap_or("text/plain");
+            let want = message_info
+                .content_type
+                .as_ref()
+                .map_or("text/plain", |t| t.0.as_str());
             if !c.accepted_content_types.is_empty()
                 && !c
                     .accepted_content_types
@@ -82,8 +97,8 @@ impl Shard {
             }
         }
         GetMessageResponse {
-            message_info: letter.info(Some(&user.id)),
-            content_data: letter.content.clone(),
+            message_info,
+            content_data,
         }
         .into()
     }
@@ -97,7 +112,11 @@ impl Shard {
             return StatusCode::InvalidSession;
         };
         let Some(letter) = self.remove_letter(idx, id) else {
-            return StatusCode::InvalidMessageId;
+            // A group message: its report was the group's acceptance.
+            return match self.session_ref(slot) {
+                Some(r) if self.group_mail.take(r, id) => StatusCode::Successful,
+                _ => StatusCode::InvalidMessageId,
+            };
         };
         let at = self.wall_ms(now);
         self.report(&letter, &me, StatusCode::Successful, Some(at));
@@ -116,20 +135,43 @@ impl Shard {
         for id in &req.message_ids {
             match self.remove_letter(idx, id.as_str()) {
                 Some(letter) => self.report(&letter, &me, StatusCode::MessageRejected, None),
-                None => code = StatusCode::InvalidMessageId,
+                None => {
+                    let taken = self
+                        .session_ref(slot)
+                        .is_some_and(|r| self.group_mail.take(r, id.as_str()));
+                    if !taken {
+                        code = StatusCode::InvalidMessageId;
+                    }
+                }
             }
         }
         code
     }
 
-    /// `SetDeliveryMethod-Request` for the session (per group once groups land: 501).
+    /// `SetDeliveryMethod-Request` for the session, or for one group it has joined (808
+    /// when it has not).
     pub(crate) fn set_delivery_method(
         &mut self,
         slot: u32,
         req: &SetDeliveryMethodRequest,
     ) -> StatusCode {
-        if req.group_id.is_some() {
-            return StatusCode::NotImplemented;
+        if let Some(group) = &req.group_id {
+            let Ok(group) = group.normalize(&self.config.domain) else {
+                return StatusCode::GroupMissing;
+            };
+            let Some(session) = self.session_ref(slot) else {
+                return StatusCode::InvalidSession;
+            };
+            let joined = self
+                .sessions
+                .get(slot)
+                .and_then(|s| s.groups.iter().find(|g| ***g == *group).cloned());
+            let Some(group) = joined else {
+                return StatusCode::GroupNotJoined;
+            };
+            let push = req.delivery_method == DeliveryMethod::Push;
+            self.group_mail.set_method(session, group, push);
+            return StatusCode::Successful;
         }
         let Some(s) = self.sessions.get_mut(slot) else {
             return StatusCode::InvalidSession;

@@ -107,16 +107,22 @@ impl Shard {
                 }
             }
         }
-        let mut candidates: Vec<Box<str>> = match best {
-            Some((n, _, _)) if n > MAX_CANDIDATES => return Err(StatusCode::TooManyHits),
-            Some((n, field, q)) => {
+        let joined = all.iter().find_map(|c| match c {
+            Criterion::Joined(user) => Some(user),
+            _ => None,
+        });
+        let mut candidates: Vec<Box<str>> = match (joined, best) {
+            // A user is joined to few groups: the joined index is the narrowest.
+            (Some(user), _) => index.joined_by(user).map(Box::from).collect(),
+            (None, Some((n, _, _))) if n > MAX_CANDIDATES => {
+                return Err(StatusCode::TooManyHits);
+            }
+            (None, Some((n, field, q))) => {
                 let mut out = Vec::with_capacity(n);
                 index.field(field).collect(q, &mut out);
                 out
             }
-            // Only joined-user criteria: the searchable groups' joined users are read.
-            None if index.len() > MAX_CANDIDATES => return Err(StatusCode::TooManyHits),
-            None => index.all().map(Box::from).collect(),
+            (None, None) => Vec::new(),
         };
         candidates.sort_unstable();
         candidates.dedup();

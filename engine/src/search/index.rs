@@ -381,8 +381,12 @@ pub fn searchable(g: &GroupRecord) -> bool {
 #[derive(Debug, Default)]
 pub struct GroupIndex {
     fields: [TokenIndex<Box<str>>; 4],
-    /// Every searchable group (for GROUP_USER_ID_JOINED, which reads joined users).
+    /// Every searchable group.
     all: std::collections::BTreeSet<Box<str>>,
+    /// The groups of this shard each user is joined to now (for GROUP_USER_ID_JOINED),
+    /// with the number of that user's sessions joined to each. Every group, searchable or
+    /// not: joins are soft and change more often than properties.
+    joined: hashbrown::HashMap<std::sync::Arc<str>, Vec<(Box<str>, u32)>>,
 }
 
 impl GroupIndex {
@@ -434,6 +438,40 @@ impl GroupIndex {
         self.all.iter().map(|g| &**g)
     }
 
+    /// A session of `user` joined `group`.
+    pub fn note_joined(&mut self, user: &std::sync::Arc<str>, group: &str) {
+        let groups = self.joined.entry(user.clone()).or_default();
+        match groups.iter_mut().find(|(g, _)| &**g == group) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((group.into(), 1)),
+        }
+    }
+
+    /// A session of `user` left `group` (or was made to).
+    pub fn note_left(&mut self, user: &str, group: &str) {
+        let Some(groups) = self.joined.get_mut(user) else {
+            return;
+        };
+        if let Some(i) = groups.iter().position(|(g, _)| &**g == group) {
+            groups[i].1 -= 1;
+            if groups[i].1 == 0 {
+                groups.swap_remove(i);
+            }
+        }
+        if groups.is_empty() {
+            self.joined.remove(user);
+        }
+    }
+
+    /// The groups of this shard `user` is joined to.
+    pub fn joined_by(&self, user: &str) -> impl Iterator<Item = &str> {
+        self.joined
+            .get(user)
+            .into_iter()
+            .flatten()
+            .map(|(g, _)| &**g)
+    }
+
     /// Number of searchable groups.
     pub fn len(&self) -> usize {
         self.all.len()
@@ -448,6 +486,29 @@ impl GroupIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_users_are_counted_per_session() {
+        let mut index = GroupIndex::default();
+        let ann: std::sync::Arc<str> = "wv:ann@d".into();
+        index.note_joined(&ann, "wv:/a@d");
+        index.note_joined(&ann, "wv:/a@d");
+        index.note_joined(&ann, "wv:/b@d");
+        let mut groups: Vec<&str> = index.joined_by("wv:ann@d").collect();
+        groups.sort_unstable();
+        assert_eq!(groups, ["wv:/a@d", "wv:/b@d"]);
+        index.note_left("wv:ann@d", "wv:/a@d");
+        assert_eq!(
+            index.joined_by("wv:ann@d").count(),
+            2,
+            "one session still in a"
+        );
+        index.note_left("wv:ann@d", "wv:/a@d");
+        index.note_left("wv:ann@d", "wv:/b@d");
+        index.note_left("wv:ann@d", "wv:/b@d");
+        assert_eq!(index.joined_by("wv:ann@d").count(), 0);
+        assert!(index.joined.is_empty(), "no empty entries kept");
+    }
 
     #[test]
     fn words_start_matches_and_keys_are_cut() {

@@ -155,6 +155,11 @@ pub struct Shard {
     pub(crate) next_message: u64,
     /// The groups this shard owns, by normalized GroupID.
     pub(crate) groups: HashMap<Box<str>, Group>,
+    /// Private groups each owner has (owners live on this shard with their groups).
+    pub(crate) owned_groups: HashMap<Box<str>, u32>,
+    /// Group messages waiting for this shard's notify/get sessions, and their per-group
+    /// delivery methods.
+    pub(crate) group_mail: crate::groups::mail::GroupMail,
     /// Group messages handed to joined sessions (all shards).
     pub(crate) group_deliveries: u64,
     /// The searchable groups this shard owns, indexed.
@@ -199,6 +204,8 @@ impl Shard {
             message_epoch: 0,
             next_message: 0,
             groups: HashMap::new(),
+            owned_groups: HashMap::new(),
+            group_mail: Default::default(),
             group_deliveries: 0,
             group_index: GroupIndex::default(),
             searches: Searches::default(),

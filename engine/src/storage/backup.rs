@@ -98,7 +98,7 @@ pub fn backup(src: &Path, dst: &Path) -> Result<BackupReport> {
         }
         report.last_seq.push(LogSeq(recovered.next_seq.0 - 1));
     }
-    let format = format_text(dir.shards(), 0);
+    let format = format_text(dir.shards(), 0, dir.routing());
     files::replace_file(dst, FORMAT_FILE, &[format.as_bytes()], 0o644)?;
     report.files += 1;
     Ok(report)

@@ -1,7 +1,8 @@
 //! A data directory: its FORMAT file, its lock, its shard directories and its master key.
 //!
 //! ```text
-//! DIR/FORMAT            "imps-data 1\nshards N\n" (written atomically)
+//! DIR/FORMAT            "imps-data 1\nshards N\n[layout G\n]routing R\n" (written atomically;
+//!                       no routing line: routing 1, see crate::routing::ROUTING_VERSION)
 //! DIR/LOCK              flock'ed exclusively by whoever has the directory open for writing
 //! DIR/keys/master.key   32 random bytes, mode 0600, directory 0700
 //! DIR/shard-<i>/        segments and snapshots of shard i
@@ -28,13 +29,15 @@ pub(crate) const MASTER_KEY_FILE: &str = "master.key";
 const FORMAT_MAGIC: &str = "imps-data 1";
 
 /// The contents of the FORMAT file of a directory with `shards` shards in layout `layout`
-/// (0: the original layout, written without a `layout` line).
-pub(crate) fn format_text(shards: u16, layout: u64) -> String {
-    if layout == 0 {
-        format!("{FORMAT_MAGIC}\nshards {shards}\n")
-    } else {
-        format!("{FORMAT_MAGIC}\nshards {shards}\nlayout {layout}\n")
+/// (0: the original layout, written without a `layout` line), whose data is placed by
+/// ownership rule `routing`.
+pub(crate) fn format_text(shards: u16, layout: u64, routing: u32) -> String {
+    let mut text = format!("{FORMAT_MAGIC}\nshards {shards}\n");
+    if layout != 0 {
+        text.push_str(&format!("layout {layout}\n"));
     }
+    text.push_str(&format!("routing {routing}\n"));
+    text
 }
 
 /// The directory holding shard `i` of layout `layout` under the data directory `path`.
@@ -56,6 +59,7 @@ pub(crate) fn layout_root(path: &Path, layout: u64) -> PathBuf {
 struct Format {
     shards: u16,
     layout: u64,
+    routing: u32,
 }
 
 /// An opened data directory (not yet locked; see [`DataDir::lock`]).
@@ -66,6 +70,8 @@ pub struct DataDir {
     /// Which generation of shard directories is current (changed by redistribution; see
     /// [`NewLayout`](super::NewLayout)).
     layout: u64,
+    /// The ownership rule the data was placed by.
+    routing: u32,
 }
 
 /// The exclusive lock on a data directory; released when dropped.
@@ -93,7 +99,7 @@ impl DataDir {
             return Err(StorageError::ZeroShards { path });
         }
         files::create_dir(&path, 0o755)?;
-        let format = format_text(shards, 0);
+        let format = format_text(shards, 0, crate::routing::ROUTING_VERSION);
         files::create_file_once(&path, FORMAT_FILE, format.as_bytes(), 0o644)?;
         // Read back: another process may have created it first.
         let found =
@@ -109,6 +115,7 @@ impl DataDir {
             path,
             shards,
             layout: found.layout,
+            routing: found.routing,
         };
         dir.create_shard_dirs()?;
         Ok(dir)
@@ -133,12 +140,16 @@ impl DataDir {
     /// Opens an existing data directory, taking the shard count from its FORMAT file.
     pub fn open_existing(path: impl Into<PathBuf>) -> Result<DataDir> {
         let path = path.into();
-        let Format { shards, layout } =
-            read_format(&path)?.ok_or_else(|| StorageError::NotADataDir { path: path.clone() })?;
+        let Format {
+            shards,
+            layout,
+            routing,
+        } = read_format(&path)?.ok_or_else(|| StorageError::NotADataDir { path: path.clone() })?;
         let dir = DataDir {
             path,
             shards,
             layout,
+            routing,
         };
         dir.create_shard_dirs()?;
         Ok(dir)
@@ -148,12 +159,16 @@ impl DataDir {
     /// creates nothing.
     pub fn open_read_only(path: impl Into<PathBuf>) -> Result<DataDir> {
         let path = path.into();
-        let Format { shards, layout } =
-            read_format(&path)?.ok_or_else(|| StorageError::NotADataDir { path: path.clone() })?;
+        let Format {
+            shards,
+            layout,
+            routing,
+        } = read_format(&path)?.ok_or_else(|| StorageError::NotADataDir { path: path.clone() })?;
         Ok(DataDir {
             path,
             shards,
             layout,
+            routing,
         })
     }
 
@@ -183,6 +198,12 @@ impl DataDir {
     /// The generation of shard directories in use (0 until the first redistribution).
     pub fn layout(&self) -> u64 {
         self.layout
+    }
+
+    /// The ownership rule the data was placed by ([`crate::routing::ROUTING_VERSION`] for
+    /// directories written by this build; older ones are redistributed at startup).
+    pub fn routing(&self) -> u32 {
+        self.routing
     }
 
     /// Takes the exclusive lock on `DIR/LOCK` without waiting; fails with
@@ -293,14 +314,25 @@ fn parse_format(bytes: &[u8]) -> std::result::Result<Format, String> {
             ));
         }
     };
-    let layout = match lines.next().and_then(|l| l.strip_prefix("layout ")) {
-        None => 0,
-        Some(n) => n
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| format!("layout {n:?} is not a number"))?,
-    };
-    Ok(Format { shards, layout })
+    let (mut layout, mut routing) = (0, 1);
+    for line in lines {
+        if let Some(n) = line.strip_prefix("layout ") {
+            layout = n
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("layout {n:?} is not a number"))?;
+        } else if let Some(n) = line.strip_prefix("routing ") {
+            routing = n
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("routing {n:?} is not a number"))?;
+        }
+    }
+    Ok(Format {
+        shards,
+        layout,
+        routing,
+    })
 }
 
 #[cfg(test)]
@@ -317,8 +349,9 @@ mod tests {
         assert_eq!(dir.path(), path);
         assert_eq!(
             fs::read_to_string(path.join("FORMAT")).unwrap(),
-            "imps-data 1\nshards 3\n"
+            "imps-data 1\nshards 3\nrouting 2\n"
         );
+        assert_eq!(dir.routing(), crate::routing::ROUTING_VERSION);
         for i in 0..3 {
             assert!(dir.shard_dir(i).is_dir());
         }
@@ -379,17 +412,20 @@ mod tests {
             parse_format(b"imps-data 1\nshards 65535\n"),
             Ok(Format {
                 shards: 65535,
-                layout: 0
+                layout: 0,
+                routing: 1,
             })
         );
         assert_eq!(
-            parse_format(format_text(3, 7).as_bytes()),
+            parse_format(format_text(3, 7, 2).as_bytes()),
             Ok(Format {
                 shards: 3,
-                layout: 7
+                layout: 7,
+                routing: 2,
             })
         );
         assert!(parse_format(b"imps-data 1\nshards 2\nlayout x\n").is_err());
+        assert!(parse_format(b"imps-data 1\nshards 2\nrouting x\n").is_err());
         assert!(parse_format(b"imps-data 1\nshards 65536\n").is_err());
         assert!(parse_format(b"\xff").is_err());
     }

@@ -6,7 +6,7 @@
 //! DIR/FORMAT                "imps-data 1\nshards M\n"            (layout 0: DIR/shard-<i>)
 //! DIR/layout-<g>/shard-<j> (being written: not referenced by FORMAT, ignored, replaced by
 //!                           the next attempt)
-//! DIR/FORMAT                "imps-data 1\nshards N\nlayout <g>\n"   <- the commit point
+//! DIR/FORMAT                "imps-data 1\nshards N\nlayout <g>\nrouting R\n"   <- the commit point
 //! then the old generation's directories are deleted.
 //! ```
 //!
@@ -90,7 +90,7 @@ impl NewLayout {
     pub fn commit(self) -> Result<DataDir> {
         files::fsync_dir(&layout_root(&self.path, self.layout))?;
         files::fsync_dir(&self.path)?;
-        let format = format_text(self.shards, self.layout);
+        let format = format_text(self.shards, self.layout, crate::routing::ROUTING_VERSION);
         files::replace_file(&self.path, FORMAT_FILE, &[format.as_bytes()], 0o644)?;
         let now = DataDir::open_existing(&self.path)?;
         now.remove_stale(&self.lock_proof())?;

@@ -3,7 +3,7 @@
 //! Records are opaque byte slices (the engine serializes them itself). A data directory:
 //!
 //! ```text
-//! DIR/FORMAT                               "imps-data 1\nshards N\n"
+//! DIR/FORMAT                               "imps-data 1\nshards N\nrouting R\n"
 //! DIR/LOCK                                 flock'ed by the process writing the directory
 //! DIR/keys/master.key                      32 random bytes, mode 0600
 //! DIR/shard-<i>/log-<first_seq:020>.wal    log segments (frames, see `frame`)

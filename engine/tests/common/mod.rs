@@ -20,13 +20,15 @@ pub(crate) fn name_on(base: &str, shard: u16) -> String {
         .expect("a name on the shard")
 }
 
-/// The first group ID `wv:<owner>/<base><i>@imps.local` that lives on `shard` of 2.
-pub(crate) fn group_on(owner: &str, base: &str, shard: u16) -> GroupId {
-    (0..1000)
-        .map(|i| format!("wv:{owner}/{base}{i}@{DOMAIN}"))
-        .find(|g| group_owner(&GroupId(g.clone()), DOMAIN, 2).map(|s| s.0) == Ok(shard))
-        .map(GroupId)
-        .expect("a group on the shard")
+/// The private group `wv:<owner>/<name>@imps.local`: it lives on its owner's shard.
+pub(crate) fn group_of(user: &str, name: &str) -> GroupId {
+    let g = GroupId(format!("wv:{user}/{name}@{DOMAIN}"));
+    assert_eq!(
+        group_owner(&g, DOMAIN, 2),
+        owner(&UserId::from(user), DOMAIN, 2),
+        "a private group lives with its owner"
+    );
+    g
 }
 
 /// The normalized user ID of a client's user.
