@@ -28,6 +28,7 @@ pub mod primitives;
 pub mod raw;
 #[cfg(any(test, feature = "sample"))]
 pub mod sample;
+pub mod ssp;
 pub mod status;
 pub mod types;
 pub mod version;
