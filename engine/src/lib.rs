@@ -19,6 +19,7 @@ pub mod front;
 pub mod groups;
 pub mod http;
 pub mod im;
+pub mod image_format;
 pub mod invite;
 pub mod names;
 pub mod persist;

@@ -244,6 +244,9 @@ fn split_image(image: ShardImage, shards: u16, parts: &mut [ShardImage]) {
         letters,
         access_lists,
         groups,
+        sent_invitations,
+        received_invitations,
+        invitation_notices,
     } = image;
     let last = parts.len().saturating_sub(1);
     let owner = |id: &str| usize::from(owner_of_key(id, shards).0).min(last);
@@ -274,6 +277,18 @@ fn split_image(image: ShardImage, shards: u16, parts: &mut [ShardImage]) {
     for group in groups {
         let j = owner(&group.id);
         parts[j].groups.push(group);
+    }
+    for (inviter, sent) in sent_invitations {
+        let j = owner(&inviter);
+        parts[j].sent_invitations.push((inviter, sent));
+    }
+    for (invitee, received) in received_invitations {
+        let j = owner(&invitee);
+        parts[j].received_invitations.push((invitee, received));
+    }
+    for (user, notice) in invitation_notices {
+        let j = owner(&user);
+        parts[j].invitation_notices.push((user, notice));
     }
 }
 

@@ -2,13 +2,17 @@
 //! and (SC) URL list reaching invitees on the other shard; answers as a request or as the
 //! response to the server's InviteUser-Request, back to the inviter as Invite-Response;
 //! offline invitees and inviters; a PR acceptance granting presence durably; cancellation;
-//! expiry; and the refusals (423, 402, 531).
+//! expiry; and the refusals (423, 402, 531). Durability: acknowledged only once both sides
+//! stored it; invitations, answers and cancellations held, and the limits survive a restart
+//! (shards rebuilt from their logs); expiry after a restart; redistribution to another
+//! shard count.
 
 mod common;
 
+use common::restart::Restarted;
 use common::{DOMAIN, World, id, user};
 use imps_engine::record::Record;
-use imps_engine::shard::Request;
+use imps_engine::shard::{Reply, Request};
 use imps_engine::sim::SimClient;
 use imps_protocol::common::{Recipient, Sender, UrlList};
 use imps_protocol::primitives::*;
@@ -435,4 +439,384 @@ fn invitations_expire_with_their_validity() {
     // Soft state is gone with it.
     assert_eq!(w.sim.shard(0).open_invitation_users(), 0);
     assert_eq!(w.sim.shard(1).open_invitation_users(), 0);
+}
+
+fn cancel_all(invite_id: &str) -> CancelInviteRequest {
+    CancelInviteRequest {
+        invite_id: InviteId(invite_id.into()),
+        ..CancelInviteRequest::default()
+    }
+}
+
+fn logout(w: &mut World, c: &mut SimClient) {
+    assert!(matches!(
+        w.call(c, LogoutRequest {}.into()),
+        Primitive::Disconnect(_)
+    ));
+}
+
+/// The records of a log, decoded.
+fn records(log: &[Vec<u8>]) -> Vec<Record> {
+    log.iter()
+        .map(|r| Record::from_bytes(r).expect("a record"))
+        .collect()
+}
+
+#[test]
+fn the_status_waits_until_both_sides_stored_the_invitation() {
+    let mut w = World::new(38);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.offline("bob", 1);
+    w.sim.set_auto_durable(false);
+    let logged = w.sim.log(1).len();
+    let m = alice.message(vec![(
+        TransactionMode::Request,
+        None,
+        invite("x", InviteType::Im, &[&id(&bob)]).into(),
+    )]);
+    let token = w.sim.submit(Request::csp(m));
+    assert!(
+        w.sim.take_reply(token).is_none(),
+        "held for the inviter's record"
+    );
+    assert!(matches!(
+        records(w.sim.log(0)).last(),
+        Some(Record::InvitationSent(inviter, s)) if *inviter == id(&alice) && s.id == "x"
+            && s.invitees == vec![id(&bob)]
+    ));
+    assert_eq!(
+        w.sim.log(1).len(),
+        logged,
+        "bob's shard hears of it once alice's record is on disk"
+    );
+    w.sim.make_durable();
+    assert!(
+        w.sim.take_reply(token).is_none(),
+        "held for the invitee's record"
+    );
+    assert!(matches!(
+        records(w.sim.log(1)).last(),
+        Some(Record::InvitationReceived(invitee, r)) if *invitee == id(&bob)
+            && r.inviter == id(&alice) && r.invite_id == "x" && !r.seen
+    ));
+    w.sim.make_durable();
+    let Some(Reply::Csp(Some(m))) = w.sim.take_reply(token) else {
+        panic!("an answer once both records are durable")
+    };
+    assert!(matches!(&m.session.transactions[0].content,
+        Primitive::Status(s) if s.result.code == 200));
+    // The answer too: acknowledged once it is stored.
+    w.sim.set_auto_durable(true);
+    bob.login(&mut w.sim, "pw").expect("login");
+    assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
+    w.sim.set_auto_durable(false);
+    let m = bob.message(vec![(
+        TransactionMode::Request,
+        None,
+        answer("x", false, "no").into(),
+    )]);
+    let token = w.sim.submit(Request::csp(m));
+    assert!(w.sim.take_reply(token).is_none(), "held for the record");
+    assert!(matches!(
+        records(w.sim.log(1)).last(),
+        Some(Record::InvitationClosed(invitee, inviter, i)) if *invitee == id(&bob)
+            && *inviter == id(&alice) && i == "x"
+    ));
+    w.sim.make_durable();
+    assert!(w.sim.take_reply(token).is_some());
+    w.sim.set_auto_durable(true);
+    assert_eq!(responses(&w.inbox(&mut alice)).len(), 1);
+}
+
+#[test]
+fn an_invitation_survives_a_restart_of_both_shards() {
+    let mut w = World::new(34);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.offline("bob", 1);
+    let mut trip = invite("trip", InviteType::Im, &[&id(&bob)]);
+    trip.validity = Some(600);
+    assert_eq!(w.status(&mut alice, trip.clone().into()), 200);
+    let mut see = invite("see", InviteType::Presence, &[&id(&bob)]);
+    see.sub_list = Some(PresenceSubList::naming(["StatusText"]));
+    assert_eq!(w.status(&mut alice, see.into()), 200);
+    w.sim.advance(1_000);
+    let mut r = Restarted::from(&w.sim, 9_000);
+    // The inviter's side: the InviteID is still open.
+    r.login(&mut alice);
+    assert_eq!(r.status(&mut alice, trip.into()), 423);
+    // The invitee's side: shown at login, with the validity left.
+    r.login(&mut bob);
+    let inbox = r.requests(&mut bob);
+    let got = invitations(&inbox);
+    assert_eq!(got.len(), 2, "{inbox:?}");
+    let trip = got.iter().find(|i| i.invite_id.0 == "trip").expect("trip");
+    assert_eq!(trip.invite_type, InviteType::Im);
+    assert_eq!(trip.note.as_deref(), Some("note of trip"));
+    assert_eq!(trip.validity, Some(590));
+    assert_eq!(sender_id(Some(&trip.sender)), Some(id(&alice)));
+    let see = got.iter().find(|i| i.invite_id.0 == "see").expect("see");
+    assert_eq!(see.invite_type, InviteType::Presence);
+    assert_eq!(
+        see.sub_list.as_ref().map(PresenceSubList::names),
+        Some(vec!["StatusText"])
+    );
+    assert_eq!(r.status(&mut bob, answer("trip", true, "yes").into()), 200);
+    assert_eq!(r.status(&mut bob, answer("see", true, "ok").into()), 200);
+    let inbox = r.requests(&mut alice);
+    let answers = responses(&inbox);
+    assert_eq!(answers.len(), 2, "{inbox:?}");
+    assert!(answers.iter().all(|a| a.acceptance));
+    assert_eq!(answers[0].invite_id.0, "trip");
+    assert_eq!(answers[0].note.as_deref(), Some("yes"));
+    assert_eq!(sender_id(answers[0].sender.as_ref()), Some(id(&bob)));
+    // The PR acceptance granted what the stored invitation named.
+    assert!(records(r.log(1)).iter().any(|rec| matches!(rec,
+        Record::GrantPut(owner, watcher, g) if *owner == id(&bob) && *watcher == id(&alice)
+            && g.attributes == Some(vec!["StatusText".to_owned()]))));
+    // Answered: gone on both sides.
+    assert_eq!(
+        r.status(&mut bob, answer("trip", true, "again").into()),
+        423
+    );
+    assert_eq!(r.status(&mut alice, cancel_all("trip").into()), 423);
+    assert_eq!(r.shard(0).open_invitation_users(), 0);
+    assert_eq!(r.shard(1).open_invitation_users(), 0);
+}
+
+#[test]
+fn a_cancel_after_a_restart_reaches_those_who_saw_the_invitation() {
+    let mut w = World::new(35);
+    let mut alice = w.online("alice", 1);
+    let mut bob = w.online("bob", 0);
+    let mut dave = w.offline("dave", 0);
+    let mut erin = w.offline("erin", 1);
+    let to = [id(&bob), id(&dave), id(&erin)];
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let urls = UrlList {
+        urls: vec![Url("http://party.example/".into())],
+    };
+    let mut req = invite("party", InviteType::SharedContent, &to);
+    req.url_list = Some(urls.clone());
+    assert_eq!(w.status(&mut alice, req.into()), 200);
+    // bob saw it at once, dave at a later login; erin never.
+    assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
+    dave.login(&mut w.sim, "pw").expect("login");
+    assert_eq!(invitations(&w.inbox(&mut dave)).len(), 1);
+    logout(&mut w, &mut dave);
+    let mut r = Restarted::from(&w.sim, 1_000);
+    r.login(&mut alice);
+    let cancel = CancelInviteRequest {
+        note: Some("called off".into()),
+        url_list: Some(urls.clone()),
+        ..cancel_all("party")
+    };
+    assert_eq!(r.status(&mut alice, cancel.clone().into()), 200);
+    for c in [&mut bob, &mut dave] {
+        r.login(c);
+        let inbox = r.requests(c);
+        assert!(invitations(&inbox).is_empty(), "{inbox:?}");
+        let told = cancels(&inbox);
+        assert_eq!(told.len(), 1, "{}: {inbox:?}", c.user);
+        assert_eq!(told[0].invite_id.0, "party");
+        assert_eq!(told[0].note.as_deref(), Some("called off"));
+        assert_eq!(told[0].url_list.as_ref(), Some(&urls));
+        assert_eq!(sender_id(Some(&told[0].sender)), Some(id(&alice)));
+        assert_eq!(r.status(c, answer("party", true, "").into()), 423);
+    }
+    r.login(&mut erin);
+    assert!(r.requests(&mut erin).is_empty(), "nothing to tell erin");
+    assert_eq!(r.status(&mut erin, answer("party", true, "").into()), 423);
+    assert_eq!(r.status(&mut alice, cancel.into()), 423);
+}
+
+#[test]
+fn answers_and_cancellations_held_for_offline_users_survive_a_restart_once() {
+    let mut w = World::new(37);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let mut carol = w.online("carol", 1);
+    let req = invite("lunch", InviteType::Im, &[&id(&bob), &id(&carol)]);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
+    assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
+    assert_eq!(invitations(&w.inbox(&mut carol)).len(), 1);
+    // carol leaves, then alice cancels for her: held for carol.
+    logout(&mut w, &mut carol);
+    let cancel = CancelInviteRequest {
+        recipient: Some(Recipient {
+            users: vec![user(&id(&carol))],
+            ..Recipient::default()
+        }),
+        ..cancel_all("lunch")
+    };
+    assert_eq!(w.status(&mut alice, cancel.into()), 200);
+    // alice leaves, then bob answers: held for alice.
+    logout(&mut w, &mut alice);
+    assert_eq!(
+        w.status(&mut bob, answer("lunch", false, "busy").into()),
+        200
+    );
+    let mut r = Restarted::from(&w.sim, 1_000);
+    r.login(&mut alice);
+    let inbox = r.requests(&mut alice);
+    let got = responses(&inbox);
+    assert_eq!(got.len(), 1, "{inbox:?}");
+    assert!(!got[0].acceptance);
+    assert_eq!(got[0].note.as_deref(), Some("busy"));
+    assert_eq!(sender_id(got[0].sender.as_ref()), Some(id(&bob)));
+    r.login(&mut carol);
+    let inbox = r.requests(&mut carol);
+    assert_eq!(cancels(&inbox).len(), 1, "{inbox:?}");
+    assert!(invitations(&inbox).is_empty());
+    // Delivered: another restart has nothing left to tell.
+    let mut again = r.again(1_000);
+    for c in [&mut alice, &mut carol] {
+        again.login(c);
+        let inbox = again.requests(c);
+        assert!(inbox.is_empty(), "{}: {inbox:?}", c.user);
+    }
+    assert_eq!(again.shard(0).open_invitation_users(), 0);
+    assert_eq!(again.shard(1).open_invitation_users(), 0);
+}
+
+#[test]
+fn invitations_expire_after_a_restart() {
+    let mut w = World::new(36);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.offline("bob", 1);
+    let mut dave = w.offline("dave", 0);
+    let mut req = invite("brief", InviteType::Im, &[&id(&bob), &id(&dave)]);
+    req.validity = Some(60);
+    assert_eq!(w.status(&mut alice, req.into()), 200);
+    // Down 10 s: bob gets it with 50 s left, then it expires.
+    let mut r = Restarted::from(&w.sim, 10_000);
+    r.login(&mut bob);
+    let inbox = r.requests(&mut bob);
+    let got = invitations(&inbox);
+    assert_eq!(got.len(), 1, "{inbox:?}");
+    assert_eq!(got[0].validity, Some(50));
+    r.advance(49_000);
+    assert_eq!(r.shard(1).open_invitation_users(), 1, "bob's, still open");
+    r.advance(2_000);
+    assert_eq!(
+        r.status(&mut bob, answer("brief", true, "late").into()),
+        423
+    );
+    r.login(&mut alice);
+    assert_eq!(r.status(&mut alice, cancel_all("brief").into()), 423);
+    r.login(&mut dave);
+    assert!(invitations(&r.requests(&mut dave)).is_empty());
+    assert_eq!(r.shard(0).open_invitation_users(), 0);
+    assert_eq!(r.shard(1).open_invitation_users(), 0);
+    // Down past the validity: expired when the shards come back.
+    let mut r = Restarted::from(&w.sim, 61_000);
+    r.login(&mut bob);
+    assert!(invitations(&r.requests(&mut bob)).is_empty());
+    assert_eq!(
+        r.status(&mut bob, answer("brief", true, "late").into()),
+        423
+    );
+    r.login(&mut alice);
+    assert_eq!(r.status(&mut alice, cancel_all("brief").into()), 423);
+    assert_eq!(r.shard(0).open_invitation_users(), 0);
+    assert_eq!(r.shard(1).open_invitation_users(), 0);
+}
+
+#[test]
+fn the_limits_hold_after_a_restart() {
+    use imps_engine::invite::{MAX_RECEIVED, MAX_SENT};
+    let mut w = World::new(40);
+    let mut alice = w.online("alice", 0);
+    let bob = w.offline("bob", 1);
+    let mut carol = w.offline("carol", 0);
+    assert_eq!(MAX_SENT, MAX_RECEIVED, "one inviter fills both");
+    for i in 0..MAX_SENT {
+        let req = invite(&format!("i{i}"), InviteType::Im, &[&id(&bob)]);
+        assert_eq!(w.status(&mut alice, req.into()), 200);
+    }
+    let mut r = Restarted::from(&w.sim, 1_000);
+    r.login(&mut alice);
+    let more = invite("one-more", InviteType::Im, &[&id(&bob)]);
+    assert_eq!(r.status(&mut alice, more.clone().into()), 507, "alice's");
+    r.login(&mut carol);
+    assert_eq!(r.status(&mut carol, more.into()), 507, "bob's");
+    assert_eq!(r.shard(0).image().sent_invitations.len(), MAX_SENT);
+    assert_eq!(r.shard(1).image().received_invitations.len(), MAX_RECEIVED);
+}
+
+#[test]
+fn redistribution_moves_invitations_to_their_users_shards() {
+    use imps_engine::config::AccessConfig;
+    use imps_engine::core::LogSeq;
+    use imps_engine::persist::{Provisioner, load_shard, redistribute};
+    use imps_engine::record::ShardImage;
+    use imps_engine::routing::owner_of_key;
+    use imps_engine::storage::{DataDir, write_snapshot};
+    let mut w = World::new(39);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    let carol = w.offline("carol", 0);
+    let mut dave = w.online("dave", 1);
+    let mut club = invite("club", InviteType::Group, &[&id(&bob), &id(&carol)]);
+    club.group_id = Some(GroupId(format!("wv:{}/club@{DOMAIN}", alice.user)));
+    assert_eq!(w.status(&mut alice, club.into()), 200);
+    let dinner = invite("dinner", InviteType::Im, &[&id(&alice)]);
+    assert_eq!(w.status(&mut dave, dinner.into()), 200);
+    assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
+    logout(&mut w, &mut alice);
+    assert_eq!(w.status(&mut bob, answer("club", true, "in").into()), 200);
+    // The simulation's two shards as a data directory, redistributed to three.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    Provisioner::open(&data, Some(2), AccessConfig::default())
+        .expect("data directory")
+        .finish()
+        .expect("provisioned");
+    let dir = DataDir::open_existing(&data).expect("data directory");
+    let mut before = ShardImage::default();
+    for i in 0..2u16 {
+        let image = w.sim.shard(usize::from(i)).image();
+        let bytes = image.to_bytes().expect("image");
+        write_snapshot(&dir.shard_dir(i), LogSeq(1), &bytes).expect("snapshot");
+        before.sent_invitations.extend(image.sent_invitations);
+        before
+            .received_invitations
+            .extend(image.received_invitations);
+        before.invitation_notices.extend(image.invitation_notices);
+    }
+    assert_eq!(before.sent_invitations.len(), 2, "alice's and dave's");
+    assert_eq!(before.received_invitations.len(), 2, "carol's and alice's");
+    assert_eq!(before.invitation_notices.len(), 1, "bob's answer for alice");
+    let moved = redistribute(&data, 3, AccessConfig::default()).expect("redistributed");
+    assert_eq!((moved.from, moved.to), (2, 3));
+    let dir = DataDir::open_existing(&data).expect("data directory");
+    let key = dir.master_key().expect("key");
+    let mut after = ShardImage::default();
+    for i in 0..3u16 {
+        let (shard, _) = load_shard(&dir, i, AccessConfig::default(), key, [5; 32]).expect("load");
+        let image = shard.image();
+        let owners = image
+            .sent_invitations
+            .iter()
+            .map(|(u, _)| u)
+            .chain(image.received_invitations.iter().map(|(u, _)| u))
+            .chain(image.invitation_notices.iter().map(|(u, _)| u));
+        for user in owners {
+            assert_eq!(owner_of_key(user, 3).0, i, "{user} lives on its shard");
+        }
+        after.sent_invitations.extend(image.sent_invitations);
+        after
+            .received_invitations
+            .extend(image.received_invitations);
+        after.invitation_notices.extend(image.invitation_notices);
+    }
+    // The same invitations, none lost or doubled (compared as sorted text).
+    let all = |i: &ShardImage| {
+        let sent = i.sent_invitations.iter().map(|x| format!("{x:?}"));
+        let received = i.received_invitations.iter().map(|x| format!("{x:?}"));
+        let notices = i.invitation_notices.iter().map(|x| format!("{x:?}"));
+        let mut all: Vec<String> = sent.chain(received).chain(notices).collect();
+        all.sort();
+        all
+    };
+    assert_eq!(all(&before), all(&after));
 }

@@ -1,24 +1,25 @@
-//! The invitee's shard: invitations received (queued to the invitee's sessions, or kept for
-//! their next login), the InviteUser-Response (a PR acceptance grants presence, durably),
-//! and cancellations.
+//! The invitee's shard: invitations received (stored, queued to the invitee's sessions or
+//! kept for their next login), the InviteUser-Response (a PR acceptance grants presence,
+//! durably), and cancellations.
 
 use std::sync::Arc;
 
 use imps_protocol::StatusCode;
 use imps_protocol::common::UrlList;
 use imps_protocol::primitives::{
-    CancelInviteUserRequest, InviteType, InviteUserRequest, InviteUserResponse, PresenceAuthUser,
+    InviteType, InviteUserRequest, InviteUserResponse, PresenceAuthUser,
 };
 use imps_protocol::types::UserId;
 
-use super::inviter::sender;
-use super::{InviteMsg, MAX_RECEIVED, Received};
+use super::stored::{notice_primitive, received_record, urls_of};
+use super::{InviteMsg, MAX_RECEIVED};
 use crate::core::Millis;
+use crate::record::{InvitationCancelRecord, InvitationNoticeRecord, Record};
 use crate::shard::{Shard, ShardMsg};
 
 impl Shard {
-    /// Takes an invitation for one invitee of this shard: 200, or why not (531 unknown,
-    /// 532 the invitee blocks the inviter, 507 too many open invitations).
+    /// Takes an invitation for one invitee of this shard, durably: 200, or why not (531
+    /// unknown, 532 the invitee blocks the inviter, 507 too many open invitations).
     pub(super) fn receive(
         &mut self,
         inviter: &Arc<str>,
@@ -33,26 +34,29 @@ impl Shard {
             return StatusCode::RecipientBlockedSender;
         }
         let id = invitation.invite_id.as_str().trim();
-        let b = self.invitations.of_mut(invitee);
-        b.received
-            .retain(|r| !(r.inviter == *inviter && r.invitation.invite_id.as_str().trim() == id));
-        if b.received.len() >= MAX_RECEIVED {
-            self.invitations.tidy(invitee);
+        let received = self
+            .invitations
+            .of(invitee)
+            .map_or(&[][..], |b| &b.received[..]);
+        let replaces = received
+            .iter()
+            .any(|r| r.inviter == *inviter && r.invitation.invite_id.as_str().trim() == id);
+        if !replaces && received.len() >= MAX_RECEIVED {
             return StatusCode::MessageQueueFull;
         }
-        let seen = self.queue_to_user(invitee, &(**invitation).clone().into());
-        self.invitations.of_mut(invitee).received.push(Received {
-            inviter: inviter.clone(),
-            invitation: invitation.clone(),
-            expires_ms,
-            seen,
-        });
-        self.invitations.expire_at(expires_ms, invitee);
+        let online = self.users.user(idx).is_some_and(|u| !u.sessions.is_empty());
+        let record = Box::new(received_record(inviter, invitation, expires_ms, online));
+        if !self.record_invitation(Record::InvitationReceived(invitee.to_string(), record)) {
+            return StatusCode::ServerError;
+        }
+        self.queue_to_user(invitee, &(**invitation).clone().into());
         StatusCode::Successful
     }
 
     /// `InviteUser-Response` (as a request, or as the answer to the server's
-    /// InviteUser-Request): 423 unless it names an open invitation of the user.
+    /// InviteUser-Request): 423 unless it names an open invitation of the user. The answer
+    /// (and for an accepted PR the grant) is on disk before it is acknowledged and before
+    /// the inviter's shard hears of it.
     pub(crate) fn invite_user_response(&mut self, slot: u32, r: &InviteUserResponse) -> StatusCode {
         let Some(idx) = self.sessions.get(slot).map(|s| s.user) else {
             return StatusCode::InvalidSession;
@@ -67,36 +71,39 @@ impl Shard {
             .and_then(|s| s.user.as_ref())
             .and_then(|u| u.user_id.normalize(domain).ok());
         let id = r.invite_id.as_str().trim();
-        let Some(b) = self.invitations.by_user.get_mut(&invitee) else {
-            return StatusCode::InvalidInvitationId;
-        };
-        let Some(i) = b.received.iter().position(|x| {
-            x.invitation.invite_id.as_str().trim() == id
-                && from.as_deref().is_none_or(|f| *x.inviter == *f)
+        let Some(received) = self.invitations.of(&invitee).and_then(|b| {
+            b.received.iter().find(|x| {
+                x.invitation.invite_id.as_str().trim() == id
+                    && from.as_deref().is_none_or(|f| *x.inviter == *f)
+            })
         }) else {
             return StatusCode::InvalidInvitationId;
         };
-        let received = b.received.remove(i);
-        self.invitations.tidy(&invitee);
-        if r.acceptance && received.invitation.invite_type == InviteType::Presence {
+        let inviter = received.inviter.clone();
+        let invitation = received.invitation.clone();
+        if r.acceptance && invitation.invite_type == InviteType::Presence {
             let grant = PresenceAuthUser {
-                user_id: UserId(received.inviter.to_string()),
+                user_id: UserId(inviter.to_string()),
                 acceptance: true,
-                sub_list: received.invitation.sub_list.clone(),
+                sub_list: invitation.sub_list.clone(),
             };
             let code = self.presence_auth_user(idx, &grant);
             if code != StatusCode::Successful {
                 return code;
             }
         }
+        let closed = Record::InvitationClosed(invitee.to_string(), inviter.to_string(), id.into());
+        if !self.record_invitation(closed) {
+            return StatusCode::ServerError;
+        }
         let msg = InviteMsg::Answered {
-            inviter: received.inviter.clone(),
+            inviter: inviter.clone(),
             invitee,
             invite_id: id.into(),
             acceptance: r.acceptance,
             note: r.note.clone(),
         };
-        let shard = self.user_shard(&received.inviter);
+        let shard = self.user_shard(&inviter);
         self.send_after_records(shard, ShardMsg::Invite(msg));
         StatusCode::Successful
     }
@@ -111,30 +118,37 @@ impl Shard {
         note: Option<String>,
         url_list: Option<UrlList>,
     ) {
-        let Some(b) = self.invitations.by_user.get_mut(invitee) else {
-            return;
-        };
-        let Some(i) = b.received.iter().position(|x| {
-            x.inviter == *inviter && x.invitation.invite_id.as_str().trim() == invite_id
+        let Some(received) = self.invitations.of(invitee).and_then(|b| {
+            b.received.iter().find(|x| {
+                x.inviter == *inviter && x.invitation.invite_id.as_str().trim() == invite_id
+            })
         }) else {
             return;
         };
-        let received = b.received.remove(i);
-        let cancel = CancelInviteUserRequest {
-            invite_id: received.invitation.invite_id.clone(),
-            sender: sender(inviter),
-            note,
-            url_list,
-        };
-        // Never delivered: the invitee need not hear of it.
-        if received.seen {
-            self.tell(invitee, cancel.into());
+        let (seen, written_id) = (received.seen, received.invitation.invite_id.0.clone());
+        let closed = Record::InvitationClosed(
+            invitee.to_string(),
+            inviter.to_string(),
+            invite_id.to_owned(),
+        );
+        if !self.record_invitation(closed) {
+            return;
         }
-        self.invitations.tidy(invitee);
+        // Never delivered: the invitee need not hear of it.
+        if seen {
+            let notice = InvitationNoticeRecord::Cancel(InvitationCancelRecord {
+                invite_id: written_id,
+                inviter: inviter.to_string(),
+                note,
+                urls: urls_of(url_list.as_ref()),
+            });
+            self.tell(invitee, notice);
+        }
     }
 
     /// A new session: the invitations still open (with the validity left) and the answers
-    /// and cancellations held for the user.
+    /// and cancellations held for the user. When that shows something new, it is recorded
+    /// (the invitations are seen, the notices gone).
     pub(crate) fn deliver_pending_invitations(&mut self, now: Millis, slot: u32) {
         let wall = self.wall_ms(now);
         let Some(user) = self
@@ -145,19 +159,23 @@ impl Shard {
         else {
             return;
         };
-        let Some(b) = self.invitations.by_user.get_mut(&user) else {
+        let Some(b) = self.invitations.of(&user) else {
             return;
         };
         let mut out: Vec<imps_protocol::Primitive> = Vec::new();
-        for r in b.received.iter_mut().filter(|r| r.expires_ms > wall) {
-            r.seen = true;
+        let mut news = !b.held.is_empty();
+        for r in b.received.iter().filter(|r| r.expires_ms > wall) {
+            news |= !r.seen;
             let mut invitation = (*r.invitation).clone();
             let left = r.expires_ms.saturating_sub(wall).div_ceil(1000);
             invitation.validity = Some(u32::try_from(left).unwrap_or(u32::MAX));
             out.push(invitation.into());
         }
-        out.extend(b.held.drain(..));
-        self.invitations.tidy(&user);
+        out.extend(b.held.iter().map(notice_primitive));
+        if news {
+            // Not encodable: nothing recorded, the same is shown again at the next login.
+            self.record_invitation(Record::InvitationsDelivered(user.to_string()));
+        }
         for p in out {
             self.queue_to(slot, p);
         }

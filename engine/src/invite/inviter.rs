@@ -1,17 +1,19 @@
-//! The inviter's shard: Invite-Request (checked, kept, delivered to each invitee's shard,
-//! answered once every shard reported), CancelInvite-Request, and the invitees' answers
-//! going to the inviter's sessions as Invite-Response.
+//! The inviter's shard: Invite-Request (checked, stored, delivered to each invitee's shard,
+//! answered once every shard reported and the record is on disk), CancelInvite-Request, and
+//! the invitees' answers going to the inviter's sessions as Invite-Response.
 
 use std::sync::Arc;
 
+use hashbrown::HashSet;
 use imps_protocol::StatusCode;
 use imps_protocol::common::{Recipient, Sender, User};
 use imps_protocol::primitives::InviteUserRequest;
-use imps_protocol::primitives::{CancelInviteRequest, InviteRequest, InviteResponse, InviteType};
+use imps_protocol::primitives::{CancelInviteRequest, InviteRequest, InviteType};
 use imps_protocol::types::{ContactListId, UserId};
 
-use super::{DEFAULT_VALIDITY_S, InviteMsg, MAX_SENT, MAX_VALIDITY_S, Sent};
+use super::{DEFAULT_VALIDITY_S, InviteMsg, MAX_SENT, MAX_VALIDITY_S};
 use crate::core::Millis;
+use crate::record::{InvitationAnswerRecord, InvitationNoticeRecord, Record, SentInvitationRecord};
 use crate::routing::split_by_owner;
 use crate::shard::{PartKind, Shard, ShardMsg};
 use crate::users::UserIdx;
@@ -117,7 +119,8 @@ impl Shard {
             Some(0) | None => DEFAULT_VALIDITY_S,
             Some(v) => v.min(MAX_VALIDITY_S),
         };
-        let expires_ms = self.wall_ms(now).saturating_add(u64::from(validity) * 1000);
+        let sent_ms = self.wall_ms(now);
+        let expires_ms = sent_ms.saturating_add(u64::from(validity) * 1000);
         let invitation = Arc::new(InviteUserRequest {
             invite_id: req.invite_id.clone(),
             invite_type: req.invite_type.clone(),
@@ -128,13 +131,17 @@ impl Shard {
             note: req.note.clone(),
             validity: Some(validity),
         });
-        let invitees: Vec<Arc<str>> = invitees.iter().map(|u| Arc::from(u.as_str())).collect();
-        self.invitations.of_mut(&inviter).sent.push(Sent {
-            id: id.into(),
-            invitees: invitees.clone(),
+        let invitee_ids: Vec<Arc<str>> = invitees.iter().map(|u| Arc::from(u.as_str())).collect();
+        let record = SentInvitationRecord {
+            id: id.to_owned(),
+            invitees,
+            sent_ms,
             expires_ms,
-        });
-        self.invitations.expire_at(expires_ms, &inviter);
+        };
+        if !self.record_invitation(Record::InvitationSent(inviter.to_string(), record)) {
+            return StatusCode::ServerError;
+        }
+        let invitees = invitee_ids;
         let (query, part) = self.open_part(PartKind::Invite);
         let by_shard = split_by_owner(invitees.iter().cloned(), self.shards, |u| u);
         let mut sent = 0;
@@ -169,18 +176,16 @@ impl Shard {
         invite_id: &str,
         results: Vec<(Arc<str>, StatusCode)>,
     ) {
-        let failed = |u: &Arc<str>| {
-            results
-                .iter()
-                .any(|(x, code)| x == u && *code != StatusCode::Successful)
-        };
-        if let Some(b) = self.invitations.by_user.get_mut(inviter) {
-            for s in b.sent.iter_mut().filter(|s| *s.id == *invite_id) {
-                s.invitees.retain(|u| !failed(u));
-            }
-            b.sent.retain(|s| !s.invitees.is_empty());
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|(_, code)| *code != StatusCode::Successful)
+            .map(|(u, _)| u.to_string())
+            .collect();
+        if self.waits_for(inviter, invite_id, &failed) {
+            // Not encodable: they stay waited for until the invitation expires.
+            let done = Record::InviteesDone(inviter.to_string(), invite_id.to_owned(), failed);
+            self.record_invitation(done);
         }
-        self.invitations.tidy(inviter);
         if let Some(p) = self.part_mut(query, part) {
             for (user, code) in results {
                 if code != StatusCode::Successful {
@@ -201,26 +206,31 @@ impl Shard {
         acceptance: bool,
         note: Option<String>,
     ) {
-        let Some(b) = self.invitations.by_user.get_mut(inviter) else {
-            return;
-        };
-        let Some(s) = b.sent.iter_mut().find(|s| *s.id == *invite_id) else {
-            return;
-        };
-        let before = s.invitees.len();
-        s.invitees.retain(|u| u != invitee);
-        if s.invitees.len() == before {
+        let invitees = vec![invitee.to_string()];
+        if !self.waits_for(inviter, invite_id, &invitees) {
             return;
         }
-        b.sent.retain(|s| !s.invitees.is_empty());
-        let response = InviteResponse {
-            invite_id: invite_id.into(),
+        let done = Record::InviteesDone(inviter.to_string(), invite_id.to_owned(), invitees);
+        if !self.record_invitation(done) {
+            return;
+        }
+        let notice = InvitationNoticeRecord::Answer(InvitationAnswerRecord {
+            invite_id: invite_id.to_owned(),
+            invitee: invitee.to_string(),
             acceptance,
-            sender: Some(sender(invitee)),
             note,
-        };
-        self.tell(inviter, response.into());
-        self.invitations.tidy(inviter);
+        });
+        self.tell(inviter, notice);
+    }
+
+    /// True when `inviter`'s open invitation `invite_id` waits for one of `invitees`.
+    fn waits_for(&self, inviter: &str, invite_id: &str, invitees: &[String]) -> bool {
+        let asked: HashSet<&str> = invitees.iter().map(String::as_str).collect();
+        self.invitations.of(inviter).is_some_and(|b| {
+            b.sent
+                .iter()
+                .any(|s| *s.id == *invite_id && s.invitees.iter().any(|u| asked.contains(&**u)))
+        })
     }
 
     /// `CancelInvite-Request`: 423 unless the InviteID names an open invitation of the
@@ -234,19 +244,26 @@ impl Shard {
         };
         let named = req.recipient.as_ref().map(|r| self.invitees_of(idx, r).0);
         let id = req.invite_id.as_str().trim();
-        let Some(b) = self.invitations.by_user.get_mut(&inviter) else {
+        let Some(s) = self
+            .invitations
+            .of(&inviter)
+            .and_then(|b| b.sent.iter().find(|s| *s.id == *id))
+        else {
             return StatusCode::InvalidInvitationId;
         };
-        let Some(s) = b.sent.iter_mut().find(|s| *s.id == *id) else {
-            return StatusCode::InvalidInvitationId;
-        };
-        let (gone, kept): (Vec<Arc<str>>, Vec<Arc<str>>) = s
+        let gone: Vec<Arc<str>> = s
             .invitees
-            .drain(..)
-            .partition(|u| named.as_ref().is_none_or(|n| n.iter().any(|x| **x == **u)));
-        s.invitees = kept;
-        b.sent.retain(|s| !s.invitees.is_empty());
-        self.invitations.tidy(&inviter);
+            .iter()
+            .filter(|u| named.as_ref().is_none_or(|n| n.iter().any(|x| **x == ***u)))
+            .cloned()
+            .collect();
+        if !gone.is_empty() {
+            let names = gone.iter().map(|u| u.to_string()).collect();
+            let done = Record::InviteesDone(inviter.to_string(), id.to_owned(), names);
+            if !self.record_invitation(done) {
+                return StatusCode::ServerError;
+            }
+        }
         let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
         for u in gone {
             if let Some(b) = by_shard.get_mut(self.user_shard(&u)) {

@@ -1,20 +1,22 @@
 //! Invitations (INVIT, CAINV) and shared content (type SC with a URL list), sans-IO, as
 //! plain functions over a [`crate::shard::Shard`]. The inviter's shard keeps what was sent,
-//! each invitee's shard what was received; both are soft state, bounded per user, and
-//! expire with the invitation's validity:
+//! each invitee's shard what was received; both are durable (the records are described in
+//! `stored.rs`), bounded per user, and expire with the invitation's validity:
 //!
 //! ```text
 //!   inviter's shard                                     invitee's shard
-//!   Invite-Request --> sent kept --Deliver----------->  received kept; InviteUser-Request
-//!                                                       to the invitee's sessions (or at
-//!   Status (per invitee) <--------Delivered---------    their next login)
-//!                                                       InviteUser-Response (a request, or
-//!                                                       the answer to the server's request)
-//!                                                       PR accepted: GrantPut (durable)
-//!   Invite-Response to the  <-----Answered----------    (sent once the grant is on disk)
-//!   inviter's sessions (held while offline)
-//!   CancelInvite-Request --------Cancel------------->   CancelInviteUser-Request to
-//!                                                       invitees who may have seen it
+//!   Invite-Request: InvitationSent                      InvitationReceived; InviteUser-Request
+//!                   --Deliver (once on disk)-------->   to the invitee's sessions (or at
+//!   Status (per invitee) <--Delivered (once on disk)--  their next login)
+//!   (sent once the record is on disk)                   InviteUser-Response (a request, or
+//!                                                       the answer to the server's request):
+//!                                                       InvitationClosed, and for an accepted
+//!                                                       PR GrantPut (Status once on disk)
+//!   Invite-Response to the  <--Answered (once on disk)-
+//!   inviter's sessions (held durably while offline)
+//!   CancelInvite-Request: InviteesDone --Cancel----->   InvitationClosed; CancelInviteUser-
+//!   (Status once on disk)                               Request to invitees who may have seen
+//!                                                       it (held durably while offline)
 //!   validity over --> both sides forget it: later answers and cancels get 423
 //! ```
 //!
@@ -24,6 +26,7 @@
 
 mod invitee;
 mod inviter;
+mod stored;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -35,6 +38,7 @@ use imps_protocol::primitives::InviteUserRequest;
 use imps_protocol::{Primitive, StatusCode};
 
 use crate::core::Millis;
+use crate::record::{InvitationNoticeRecord, Record};
 use crate::routing::shard_index;
 use crate::shard::Shard;
 
@@ -116,6 +120,8 @@ struct Sent {
     id: Box<str>,
     /// Invitees who have not answered and were not cancelled.
     invitees: Vec<Arc<str>>,
+    /// When it was sent, ms since the Unix epoch.
+    sent_ms: u64,
     expires_ms: u64,
 }
 
@@ -134,7 +140,7 @@ struct Received {
 struct UserInvitations {
     sent: Vec<Sent>,
     received: Vec<Received>,
-    held: VecDeque<Primitive>,
+    held: VecDeque<InvitationNoticeRecord>,
 }
 
 impl UserInvitations {
@@ -143,7 +149,8 @@ impl UserInvitations {
     }
 }
 
-/// A shard's invitations, by user (normalized ID), with their expiry times.
+/// A shard's invitations, by user (normalized ID), with their expiry times (the expiry
+/// heap is rebuilt at recovery from the stored expiry times).
 #[derive(Debug, Default)]
 pub struct Invitations {
     by_user: HashMap<Arc<str>, UserInvitations>,
@@ -218,16 +225,15 @@ impl Shard {
         !slots.is_empty()
     }
 
-    /// Queues `primitive` to the sessions of `user`, or holds it for their next login.
-    fn tell(&mut self, user: &Arc<str>, primitive: Primitive) {
-        if self.users.find(user).is_none() || self.queue_to_user(user, &primitive) {
+    /// Queues a notice to the sessions of `user`, or holds it (durably) for their next login.
+    fn tell(&mut self, user: &Arc<str>, notice: InvitationNoticeRecord) {
+        if self.users.find(user).is_none()
+            || self.queue_to_user(user, &stored::notice_primitive(&notice))
+        {
             return;
         }
-        let held = &mut self.invitations.of_mut(user).held;
-        if held.len() >= MAX_HELD {
-            held.pop_front();
-        }
-        held.push_back(primitive);
+        // A notice that cannot be encoded is not held (the user is not told).
+        self.record_invitation(Record::InvitationNoticeHeld(user.to_string(), notice));
     }
 
     /// An invitation message from shard `from`.
@@ -291,7 +297,7 @@ impl Shard {
         }
     }
 
-    /// Users of this shard with open invitations or answers held for them (soft state).
+    /// Users of this shard with open invitations or notices held for them.
     pub fn open_invitation_users(&self) -> usize {
         self.invitations.users()
     }
@@ -334,6 +340,7 @@ mod tests {
         inv.of_mut(&user).sent.push(Sent {
             id: "open".into(),
             invitees: vec![user.clone()],
+            sent_ms: 0,
             expires_ms: 5,
         });
         for at in 0..COMPACT_AFTER as u64 {

@@ -166,7 +166,7 @@ pub struct Shard {
     pub(crate) group_index: GroupIndex,
     /// Searches gathering hits, and finished ones kept for paging.
     pub(crate) searches: Searches,
-    /// Open invitations of this shard's users (soft), as inviters and invitees.
+    /// Open invitations of this shard's users (durable), as inviters and invitees.
     pub(crate) invitations: Invitations,
 }
 
@@ -291,6 +291,20 @@ impl Shard {
             Record::GroupRemove(id) => {
                 self.drop_group(&id);
             }
+            Record::InvitationSent(inviter, sent) => self.store_sent_invitation(&inviter, sent),
+            Record::InviteesDone(inviter, id, invitees) => {
+                self.drop_invitees(&inviter, &id, &invitees);
+            }
+            Record::InvitationReceived(invitee, received) => {
+                self.store_received_invitation(&invitee, *received);
+            }
+            Record::InvitationClosed(invitee, inviter, id) => {
+                self.close_received_invitation(&invitee, &inviter, &id);
+            }
+            Record::InvitationNoticeHeld(user, notice) => {
+                self.hold_invitation_notice(&user, notice);
+            }
+            Record::InvitationsDelivered(user) => self.invitations_delivered(&user),
         }
     }
 
@@ -316,6 +330,15 @@ impl Shard {
         }
         for group in image.groups {
             self.store_group(group);
+        }
+        for (inviter, sent) in image.sent_invitations {
+            self.store_sent_invitation(&inviter, sent);
+        }
+        for (invitee, received) in image.received_invitations {
+            self.store_received_invitation(&invitee, received);
+        }
+        for (user, notice) in image.invitation_notices {
+            self.hold_invitation_notice(&user, notice);
         }
     }
 
@@ -345,6 +368,9 @@ impl Shard {
             letters: self.users.letters(),
             access_lists: self.users.access_lists(),
             groups: self.groups.values().map(|g| g.stored.clone()).collect(),
+            sent_invitations: self.invitations.sent_records(),
+            received_invitations: self.invitations.received_records(),
+            invitation_notices: self.invitations.notice_records(),
         }
     }
 
