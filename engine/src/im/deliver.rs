@@ -38,21 +38,22 @@ impl Shard {
         self.send_after_records(shard, ShardMsg::Im(msg));
     }
 
-    fn active_sessions(&self, idx: UserIdx) -> Vec<u32> {
-        self.users
-            .user(idx)
-            .map(|u| {
-                u.sessions
-                    .iter()
-                    .copied()
-                    .filter(|s| {
-                        self.sessions
-                            .get(*s)
-                            .is_some_and(|s| s.state == SessionState::Active)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// The user's active sessions (the first [`SESSIONS_INLINE`] without allocating).
+    fn active_sessions(&self, idx: UserIdx) -> ActiveSessions {
+        let mut out = ActiveSessions::default();
+        let Some(u) = self.users.user(idx) else {
+            return out;
+        };
+        for &slot in &u.sessions {
+            if self
+                .sessions
+                .get(slot)
+                .is_some_and(|s| s.state == SessionState::Active)
+            {
+                out.push(slot);
+            }
+        }
+        out
     }
 
     /// A message posted to recipients of this shard.
@@ -114,7 +115,7 @@ impl Shard {
         }
         self.expiries
             .push(Reverse((letter.expires_ms, idx, letter.id.clone())));
-        for slot in online {
+        for slot in online.iter() {
             self.offer(slot, letter);
         }
         StatusCode::Successful
@@ -240,7 +241,7 @@ impl Shard {
             }
             return;
         }
-        for slot in online {
+        for slot in online.iter() {
             self.queue_report(slot, report.clone());
         }
     }
@@ -331,4 +332,35 @@ pub(crate) fn pushable(
                     t == "*" || t == "*/*" || t.eq_ignore_ascii_case(want)
                 }))
     })
+}
+
+/// Sessions of one user kept inline (a user rarely has more at once).
+const SESSIONS_INLINE: usize = 4;
+
+/// A user's active session slots: inline up to [`SESSIONS_INLINE`], then on the heap.
+#[derive(Default)]
+struct ActiveSessions {
+    inline: [u32; SESSIONS_INLINE],
+    len: usize,
+    more: Vec<u32>,
+}
+
+impl ActiveSessions {
+    fn push(&mut self, slot: u32) {
+        match self.inline.get_mut(self.len) {
+            Some(free) => {
+                *free = slot;
+                self.len += 1;
+            }
+            None => self.more.push(slot),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.inline[..self.len].iter().chain(&self.more).copied()
+    }
 }

@@ -14,7 +14,7 @@ use super::mailbox::{Letter, content_size};
 use super::mesh::ImMsg;
 use crate::core::Millis;
 use crate::groups::mesh::GroupMsg;
-use crate::routing::split_by_owner;
+use crate::routing::{shard_index, split_by_owner};
 use crate::shard::{PartKind, Shard, ShardMsg};
 use crate::users::UserIdx;
 
@@ -100,9 +100,16 @@ impl Shard {
     fn post(&mut self, slot: u32, kind: PartKind, letter: Arc<Letter>, r: Resolved) {
         let (query, part) = self.open_part(kind);
         let users = r.users.iter().map(|u| Arc::<str>::from(u.as_str()));
-        let by_shard = split_by_owner(users, self.shards, |u| u);
+        let by_shard: Vec<(usize, Vec<Arc<str>>)> = match r.users.as_slice() {
+            // The usual message has one recipient: no per-shard lists to build.
+            [one] => vec![(shard_index(one, self.shards), users.collect())],
+            _ => split_by_owner(users, self.shards, |u| u)
+                .into_iter()
+                .enumerate()
+                .collect(),
+        };
         let mut sent = 0;
-        for (shard, recipients) in by_shard.into_iter().enumerate() {
+        for (shard, recipients) in by_shard {
             if recipients.is_empty() {
                 continue;
             }

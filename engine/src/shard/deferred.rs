@@ -207,7 +207,17 @@ fn fill(mut reply: Option<Message>, parts: Vec<Part>) -> Option<Message> {
         for part in parts {
             let txn = part.txn;
             if let Some(t) = m.session.transactions.get_mut(txn) {
-                t.content = part.content();
+                // A message accepted everywhere keeps the response already built.
+                let kept = part.failed.is_empty()
+                    && matches!(
+                        (&part.kind, &t.content),
+                        (PartKind::Send(id), Primitive::SendMessageResponse(r))
+                            if r.result.code == 200
+                                && r.message_id.as_ref().is_some_and(|m| m.0 == *id)
+                    );
+                if !kept {
+                    t.content = part.content();
+                }
             }
         }
     }

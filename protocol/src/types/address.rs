@@ -87,16 +87,25 @@ impl<'a> Address<'a> {
         let domain = self.domain.unwrap_or(default_domain);
         let mut out = String::with_capacity(4 + self.user.len() + domain.len() + 16);
         out.push_str("wv:");
-        out.push_str(&self.user.to_lowercase());
+        push_lowercase(&mut out, self.user);
         if let Some(resource) = self.resource {
             out.push('/');
-            out.push_str(&resource.to_lowercase());
+            push_lowercase(&mut out, resource);
         }
         if !domain.is_empty() {
             out.push('@');
-            out.push_str(&domain.to_lowercase());
+            push_lowercase(&mut out, domain);
         }
         out
+    }
+}
+
+/// Appends `s` in lowercase (without a temporary string when it is ASCII, the usual case).
+fn push_lowercase(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&s.to_lowercase());
     }
 }
 
