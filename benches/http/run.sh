@@ -3,18 +3,45 @@
 # of the same size, with the same load tools, on the same machine, in one run.
 #
 #   bash benches/http/run.sh            # needs: nginx wrk (Debian), oha (cargo install oha)
+#   IMPSD=/path/to/impsd bash benches/http/run.sh   # an already built binary
+#   ROUNDS=5 bash benches/http/run.sh   # more alternating rounds (default 3)
+#   PIN=1 bash benches/http/run.sh      # both servers pinned: impsd's executors and nginx's
+#                                       # workers (worker_cpu_affinity auto)
+#   IMPSD_CONFIG=file.toml bash benches/http/run.sh   # impsd serve --config file.toml (its
+#                                       # listen and data_dir are overridden, pin unless PIN=1)
 #
 # Prints requests/s at full load (wrk, 64 connections) for both, then latency percentiles at
 # half of impsd's maximum rate (oha, fixed rate, latency measured from the intended send
 # time).
+#
+# Fairness: both servers get the same two worker threads and the same CPU placement (by
+# default neither is pinned: the load generator runs on the same cores, and a pinned server
+# cannot move away from it while nginx's workers can). The full-load measurement alternates
+# between the servers (ROUNDS rounds of 10 s each) and reports each one's median, so that
+# other work on the machine weighs on both alike; the CPU time each server used per request
+# is printed too (from /proc), a figure less sensitive to such noise.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 trap 'kill $(cat "$work/impsd.pid" 2>/dev/null) 2>/dev/null || true; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
-cargo build --release -q -p imps-engine --bin impsd
-impsd=target/release/impsd
+# IMPSD=path/to/impsd measures that binary instead of building one.
+impsd=${IMPSD:-}
+if [ -z "$impsd" ]; then
+  cargo build --release -q -p imps-engine --bin impsd
+  impsd=${CARGO_TARGET_DIR:-target}/release/impsd
+fi
 $impsd users generate --data-dir "$work/data" --shards 2 --count 8 --prefix user --password pass >/dev/null
-$impsd serve --data-dir "$work/data" --listen 127.0.0.1:18080 >"$work/impsd.log" 2>&1 &
+pin_flag=--no-pin
+nginx_affinity=
+if [ "${PIN:-0}" = 1 ]; then
+  pin_flag=
+  nginx_affinity="worker_cpu_affinity auto;"
+fi
+config_flag=()
+if [ -n "${IMPSD_CONFIG:-}" ]; then
+  config_flag=(--config "$IMPSD_CONFIG")
+fi
+$impsd serve "${config_flag[@]}" --data-dir "$work/data" --listen 127.0.0.1:18080 $pin_flag >"$work/impsd.log" 2>&1 &
 echo $! >"$work/impsd.pid"
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/health >/dev/null && break; sleep 0.1; done
 csp=http://www.openmobilealliance.org/DTD/WV-CSP1.2
@@ -38,6 +65,7 @@ curl -s -H 'Content-Type: application/vnd.wv.csp.xml' --data-binary @"$work/ka.x
 body=$(sed "s/'/\\\\'/g" "$work/answer.xml")
 cat >"$work/nginx.conf" <<CONF
 worker_processes 2;
+$nginx_affinity
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 4096; }
@@ -53,9 +81,38 @@ CONF
 nginx -c "$work/nginx.conf"
 sleep 0.3
 echo "answer size: $(wc -c <"$work/answer.xml") bytes (both servers)"
-rate() { wrk -t2 -c64 -d10s -s "$work/keepalive.lua" "http://127.0.0.1:$1/imps" | awk '/Requests\/sec/ {print $2}'; }
-ng=$(rate 18081); im=$(rate 18080)
-echo "max rate (wrk -t2 -c64 -d10s): nginx $ng req/s, impsd $im req/s, ratio $(echo "$im / $ng" | bc -l | cut -c1-5)"
+# CPU time (clock ticks) used so far by the processes in $@.
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+impsd_pids=$(cat "$work/impsd.pid")
+nginx_pids=$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')
+hz=$(getconf CLK_TCK)
+# One full-load round against port $1 whose server is $2...: "requests/s cpu-us/request".
+round() {
+  local port=$1 t0 t1 out
+  shift
+  t0=$(ticks "$@")
+  out=$(wrk -t2 -c64 -d10s -s "$work/keepalive.lua" "http://127.0.0.1:$port/imps")
+  t1=$(ticks "$@")
+  echo "$out" | awk -v t=$((t1 - t0)) -v hz="$hz" \
+    '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t * 1e6 / hz / n}'
+}
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+: >"$work/ng.txt"
+: >"$work/im.txt"
+for i in $(seq "${ROUNDS:-3}"); do
+  # shellcheck disable=SC2086
+  ng_round=$(round 18081 $nginx_pids)
+  im_round=$(round 18080 $impsd_pids)
+  echo "round $i: nginx $ng_round, impsd $im_round (req/s, CPU us/request)"
+  echo "$ng_round" >>"$work/ng.txt"
+  echo "$im_round" >>"$work/im.txt"
+done
+ng=$(cut -d' ' -f1 "$work/ng.txt" | median)
+im=$(cut -d' ' -f1 "$work/im.txt" | median)
+ng_cpu=$(cut -d' ' -f2 "$work/ng.txt" | median)
+im_cpu=$(cut -d' ' -f2 "$work/im.txt" | median)
+echo "max rate (wrk -t2 -c64 -d10s, median of ${ROUNDS:-3} alternating rounds): nginx $ng req/s, impsd $im req/s, ratio $(echo "$im / $ng" | bc -l | cut -c1-5)"
+echo "CPU per request (median): nginx $ng_cpu us, impsd $im_cpu us"
 half=$(echo "$im / 2" | bc)
 for port in 18081 18080; do
   echo "port $port at $half req/s (oha, latency from the intended send time):"

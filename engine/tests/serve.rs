@@ -877,3 +877,47 @@ fn wbxml_login_and_keep_alive() {
         .expect("request");
     assert_eq!(status, 400);
 }
+
+#[test]
+fn polls_faster_than_server_poll_min_are_counted_then_refused() {
+    let server = Server::start("[access]\nserver_poll_min_s = 30\n");
+    let post = |sid: &str, tid: &str, content: &str| server.post_in(sid, tid, content);
+    let alice = login(&server, "alice", "a-pw", "http://alice.example/phone");
+    let bob = login(&server, "bob", "b-pw", "http://bob.example/phone");
+    let (_, _, caps) = server.post_csp("application/vnd.wv.csp.xml", &capability(&alice, "", 0));
+    assert!(caps.contains("<ServerPollMin>30</ServerPollMin>"), "{caps}");
+    // The first poll is on time; the next three come too early but are served (empty);
+    // the fifth is refused.
+    for tid in ["p1", "p2", "p3", "p4"] {
+        assert_eq!(post(&alice, tid, "<Polling-Request/>"), "", "{tid}");
+    }
+    let refused = post(&alice, "p5", "<Polling-Request/>");
+    assert!(refused.contains("<Code>503</Code>"), "{refused}");
+    assert!(refused.contains("ServerPollMin"), "{refused}");
+    // The session itself is fine.
+    let ka = post(&alice, "k1", "<KeepAlive-Request/>");
+    assert!(ka.contains("<Code>200</Code>"), "{ka}");
+    // Something queued: the poll is welcome however early.
+    let send = "<SendMessage-Request><MessageInfo><ContentType>text/plain</ContentType>\
+                <Recipient><User><UserID>wv:alice@imps.local</UserID></User></Recipient>\
+                </MessageInfo><ContentData>ping</ContentData></SendMessage-Request>";
+    assert!(post(&bob, "m1", send).contains("<Code>200</Code>"));
+    let polled = post(&alice, "p6", "<Polling-Request/>");
+    assert!(polled.contains("<NewMessage>"), "{polled}");
+    // Then early again: served empty, the count of the run starts over.
+    assert_eq!(post(&alice, "p7", "<Polling-Request/>"), "");
+    let Response(_, _, metrics) = server
+        .request("GET", "/metrics", &[], b"")
+        .expect("metrics");
+    let metrics = String::from_utf8_lossy(&metrics);
+    let sum = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    assert_eq!(sum("imps_polls_early_total"), 4, "{metrics}");
+    assert_eq!(sum("imps_polls_refused_total"), 1, "{metrics}");
+    server.stop();
+}

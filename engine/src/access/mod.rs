@@ -6,6 +6,7 @@ pub mod capability;
 pub mod cir;
 pub mod login;
 pub mod outbox;
+pub mod poll_pace;
 pub mod service;
 pub mod session;
 pub mod session_id;

@@ -16,6 +16,7 @@ use hashbrown::HashMap;
 use imps_protocol::{StatusCode, Version};
 
 use super::outbox::Outbox;
+use super::poll_pace::{PollPace, PollVerdict};
 use super::session_id::SessionKey;
 use crate::core::Millis;
 use crate::users::UserIdx;
@@ -107,6 +108,11 @@ pub struct SessionTable {
     ended: HashMap<SessionKey, StatusCode>,
     ended_order: VecDeque<(Millis, SessionKey)>,
     next_serial: u32,
+    /// The polling rhythm of each slot's session (reset when the slot is reused).
+    pace: Vec<PollPace>,
+    /// Polls counted early (served without work) and refused, since start.
+    polls_early: u64,
+    polls_refused: u64,
 }
 
 impl SessionTable {
@@ -129,7 +135,45 @@ impl SessionTable {
         };
         self.by_key.insert(key, slot);
         self.expiry.push(Reverse((deadline, slot)));
+        let i = slot as usize;
+        if self.pace.len() <= i {
+            self.pace.resize(i + 1, PollPace::default());
+        }
+        self.pace[i] = PollPace::default();
         slot
+    }
+
+    /// The server asked the session in `slot` to poll (see [`PollPace::invite`]).
+    pub fn invite_poll(&mut self, slot: u32) {
+        if let Some(pace) = self.pace.get_mut(slot as usize) {
+            pace.invite();
+        }
+    }
+
+    /// Judges a Polling-Request of the session in `slot` against ServerPollMin `min_s` (see
+    /// [`PollPace::poll`]), and counts early and refused polls.
+    pub fn judge_poll(
+        &mut self,
+        slot: u32,
+        now: Millis,
+        min_s: u32,
+        has_queued: bool,
+    ) -> PollVerdict {
+        let Some(pace) = self.pace.get_mut(slot as usize) else {
+            return PollVerdict::Served;
+        };
+        let verdict = pace.poll(now, min_s, has_queued);
+        match verdict {
+            PollVerdict::Served => {}
+            PollVerdict::Early => self.polls_early += 1,
+            PollVerdict::Refused => self.polls_refused += 1,
+        }
+        verdict
+    }
+
+    /// Polls counted early and refused (see [`crate::access::poll_pace`]), since start.
+    pub fn poll_violations(&self) -> (u64, u64) {
+        (self.polls_early, self.polls_refused)
     }
 
     /// The slot of the session with `key`.

@@ -86,7 +86,7 @@ impl Running {
 
 struct ImpsService {
     local: LocalShard<Shard>,
-    config: ServiceConfig,
+    config: Rc<ServiceConfig>,
     hub: Rc<CirHub>,
 }
 
@@ -97,7 +97,7 @@ impl HttpService for ImpsService {
         peer: SocketAddr,
     ) -> Pin<Box<dyn Future<Output = HttpResponse>>> {
         let local = self.local.clone();
-        let config = self.config.clone();
+        let config = Rc::clone(&self.config);
         let hub = Rc::clone(&self.hub);
         Box::pin(async move {
             let method = match &request.method {
@@ -230,11 +230,11 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
                 })));
                 let service = Rc::new(ImpsService {
                     local: local.clone(),
-                    config: ServiceConfig {
+                    config: Rc::new(ServiceConfig {
                         domain: Rc::from(&*domain),
                         limits: decode_limits,
                         trusted_proxies: proxies,
-                    },
+                    }),
                     hub: Rc::clone(&hub),
                 });
                 let mut bound = Vec::new();

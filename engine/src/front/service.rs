@@ -95,11 +95,12 @@ pub struct ExecutorSnapshot {
 /// This executor's numbers (run on the executor).
 pub fn snapshot(local: &LocalShard<Shard>) -> ExecutorSnapshot {
     let stats = local.stats();
-    let (users, sessions, (sent, received)) = local.with_core(|s| {
+    let (users, sessions, (sent, received), (early, refused)) = local.with_core(|s| {
         (
             s.user_count() as u64,
             s.session_count() as u64,
             s.presence_deliveries(),
+            s.sessions.poll_violations(),
         )
     });
     let (syncs, sync_us) = crate::server::log_sync_totals();
@@ -118,6 +119,8 @@ pub fn snapshot(local: &LocalShard<Shard>) -> ExecutorSnapshot {
             layer_counters(&mut extra);
             extra.insert("imps_presence_deliveries_sent_total", sent);
             extra.insert("imps_presence_deliveries_received_total", received);
+            extra.insert("imps_polls_early_total", early);
+            extra.insert("imps_polls_refused_total", refused);
             extra
         },
     }

@@ -214,6 +214,11 @@ pub(crate) async fn write_all_within(
         let written = stream.write_all(data).await;
         Some(written.is_ok() && stream.flush().await.is_ok())
     };
+    let mut write = std::pin::pin!(write);
+    // Most writes complete at once (the socket buffer has room): no timer for them.
+    if let Some(done) = poll_once(&mut write).await {
+        return done;
+    }
     let timer = async {
         Timer::new(limit).await;
         None

@@ -11,6 +11,9 @@
 use super::limits::HttpLimits;
 use super::request::{HttpRequest, Method, Version, path_of};
 
+/// Header slots parsed on the stack (the default [`HttpLimits::max_headers`]).
+const STACK_HEADERS: usize = 64;
+
 /// A request the parser cannot accept; the connection answers [`ParseError::status`] and
 /// closes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -282,8 +285,16 @@ impl RequestParser {
 
     /// Interprets a complete head.
     fn build(&self, head: &[u8]) -> Result<Pending, ParseError> {
-        let mut headers = vec![httparse::EMPTY_HEADER; self.max_headers];
-        let mut parsed = httparse::Request::new(&mut headers);
+        // The usual limit fits on the stack; a larger one takes the heap.
+        let mut on_stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        let mut on_heap = Vec::new();
+        let headers: &mut [httparse::Header<'_>] = if self.max_headers <= STACK_HEADERS {
+            on_stack.get_mut(..self.max_headers).unwrap_or_default()
+        } else {
+            on_heap.resize(self.max_headers, httparse::EMPTY_HEADER);
+            &mut on_heap
+        };
+        let mut parsed = httparse::Request::new(headers);
         match parsed.parse(head) {
             Ok(httparse::Status::Complete(_)) => {}
             Ok(httparse::Status::Partial) => return Err(ParseError::Malformed("incomplete head")),

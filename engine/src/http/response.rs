@@ -99,7 +99,11 @@ impl HttpResponse {
         } else {
             500
         };
-        let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+        if status == 200 {
+            out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        } else {
+            let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+        }
         out.extend_from_slice(b"Server: ");
         out.extend_from_slice(SERVER.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -125,7 +129,9 @@ impl HttpResponse {
         }
         let bodiless = status == 204 || status == 304;
         if !bodiless {
-            let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
+            out.extend_from_slice(b"Content-Length: ");
+            push_decimal(out, self.body.len());
+            out.extend_from_slice(b"\r\n");
         }
         if options.close {
             out.extend_from_slice(b"Connection: close\r\n");
@@ -137,6 +143,21 @@ impl HttpResponse {
             out.extend_from_slice(&self.body);
         }
     }
+}
+
+/// Appends `n` in decimal (without the formatting machinery: once per response).
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 fn is_clean(s: &str) -> bool {
@@ -257,5 +278,14 @@ mod tests {
         );
         assert!(!HttpResponse::new(200).wants_close());
         assert_eq!(reason_phrase(799), "");
+    }
+
+    #[test]
+    fn lengths_in_decimal() {
+        for n in [0, 7, 10, 682, 65_536, usize::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 }

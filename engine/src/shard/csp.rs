@@ -17,6 +17,7 @@ use imps_protocol::{
 
 use super::Shard;
 use crate::access::outbox::Outgoing;
+use crate::access::poll_pace::PollVerdict;
 use crate::access::session::SessionState;
 use crate::access::session_id::parse_session_id;
 use crate::access::{capability, service};
@@ -89,15 +90,20 @@ impl Shard {
     ) -> (Option<Message>, Option<u32>) {
         let version = message.version;
         let mut found = self.find_session(&message);
+        let mut woken = false;
         if let Found::Live(slot) = found
             && let Some(s) = self.sessions.get_mut(slot)
         {
             s.last_active = now;
             s.version = version;
-            s.woken = false;
+            woken = std::mem::take(&mut s.woken);
             if peer.is_some() {
                 s.peer = peer;
             }
+        }
+        // A CIR wake-up invites the poll that follows it, whenever it comes.
+        if woken && let Found::Live(slot) = found {
+            self.sessions.invite_poll(slot);
         }
         // A session the server ended delivers its Disconnect now and is gone.
         let mut closing = None;
@@ -230,6 +236,12 @@ impl Shard {
                 reply.session.cir = Some(true);
             }
         }
+        // Poll=T invites the poll that follows.
+        if let Some(slot) = live_slot
+            && self.has_queued(slot)
+        {
+            self.sessions.invite_poll(slot);
+        }
         (Some(reply), live_slot)
     }
 
@@ -290,6 +302,29 @@ impl Shard {
             }
             Primitive::KeepAliveRequest(req) => Some(self.keep_alive(slot, &req).into()),
             Primitive::PollingRequest(_) => {
+                // A served poll is judged once per message (a second one collects nothing
+                // more).
+                if *poll_batch == 0 {
+                    let queued = self.has_queued(slot);
+                    let min_s = self.config.server_poll_min_s;
+                    match self.sessions.judge_poll(slot, now, min_s, queued) {
+                        PollVerdict::Served => {}
+                        // Nothing is queued: an empty answer, without collecting.
+                        PollVerdict::Early => return None,
+                        PollVerdict::Refused => {
+                            let mut result = CspResult::new(StatusCode::ServiceUnavailable);
+                            result.description =
+                                Some(format!("polling more often than ServerPollMin ({min_s} s)"));
+                            return Some(
+                                Status {
+                                    result,
+                                    client_id: None,
+                                }
+                                .into(),
+                            );
+                        }
+                    }
+                }
                 let per_poll = self
                     .sessions
                     .get(slot)
