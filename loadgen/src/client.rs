@@ -7,10 +7,18 @@
 //!     |                                                     --> UpdatePresence --> Online
 //!     |                                                                                  |
 //!     +--- network drop / Logout / session ended (600, 601, 604) / transport failure ---+
-//!  Online --poll timer--> Polling-Request (or KeepAlive-Request for CIR clients)
-//!         --action timer--> UpdatePresence | SendMessage | ListManage | GetPresence | ...
-//!         server-originated requests in an answer --> acknowledged at once; Poll=T --> poll
+//!  Online --poll timer--> Polling-Request (KeepAlive-Request while an STCP channel is held)
+//!         --action timer--> UpdatePresence | SendMessage | ListManage | GetPresence
+//!                           | JoinGroup | LeaveGroup | CreateGroup | group message | ...
+//!         server-originated requests in an answer --> acknowledged at once
+//!         MessageNotification --> GetMessage --> MessageDelivered (notify/get delivery)
+//!         WVCI on the STCP channel, or Poll=T --> Polling-Request
 //! ```
+//!
+//! A CIR client whose capability answer agrees STCP asks its driver (through
+//! [`Handled::channel`]) to open the channel; the driver says `HELO`, keeps it with `PING`
+//! and reports wake-ups ([`SimClient::on_wake`]) and losses ([`SimClient::on_channel_lost`]:
+//! the client polls from then on). The channel's socket lives in the driver, not here.
 //!
 //! Open loop: each action has an intended time drawn by the model when the previous one of
 //! its kind was due (not when it was answered), and latency is measured from that time. A
@@ -20,132 +28,11 @@
 
 use imps_protocol::{Message, Primitive, StatusCode, TransactionMode};
 
-use crate::messages::{self, Delivered};
+pub use crate::kind::Kind;
+use crate::messages::{self, CirAddress, Delivered};
 use crate::model::{Action, MAX_CONTACTS, Model};
 use crate::population::unit;
-
-/// Kinds of transactions a client starts, named after their request primitives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Kind {
-    /// Login-Request (plain, or the first step of digest).
-    Login,
-    /// Login-Request carrying the digest (second step).
-    LoginDigest,
-    /// ClientCapability-Request.
-    Capability,
-    /// Service-Request.
-    Service,
-    /// GetList-Request.
-    GetList,
-    /// CreateList-Request.
-    CreateList,
-    /// CreateAttributeList-Request (the default list: what every watcher may see).
-    AttributeList,
-    /// SubscribePresence-Request.
-    Subscribe,
-    /// UpdatePresence-Request.
-    UpdatePresence,
-    /// GetPresence-Request.
-    GetPresence,
-    /// ListManage-Request.
-    ListManage,
-    /// SendMessage-Request.
-    SendMessage,
-    /// Polling-Request.
-    Poll,
-    /// KeepAlive-Request.
-    KeepAlive,
-    /// Logout-Request.
-    Logout,
-    /// The client's Status answers to server-originated requests.
-    Acknowledge,
-}
-
-impl Kind {
-    /// Every kind, in index order.
-    pub const ALL: [Kind; 16] = [
-        Kind::Login,
-        Kind::LoginDigest,
-        Kind::Capability,
-        Kind::Service,
-        Kind::GetList,
-        Kind::CreateList,
-        Kind::AttributeList,
-        Kind::Subscribe,
-        Kind::UpdatePresence,
-        Kind::GetPresence,
-        Kind::ListManage,
-        Kind::SendMessage,
-        Kind::Poll,
-        Kind::KeepAlive,
-        Kind::Logout,
-        Kind::Acknowledge,
-    ];
-
-    /// Its index in [`Kind::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name reported: the request primitive.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Login => "Login-Request",
-            Kind::LoginDigest => "Login-Request(digest)",
-            Kind::Capability => "ClientCapability-Request",
-            Kind::Service => "Service-Request",
-            Kind::GetList => "GetList-Request",
-            Kind::CreateList => "CreateList-Request",
-            Kind::AttributeList => "CreateAttributeList-Request",
-            Kind::Subscribe => "SubscribePresence-Request",
-            Kind::UpdatePresence => "UpdatePresence-Request",
-            Kind::GetPresence => "GetPresence-Request",
-            Kind::ListManage => "ListManage-Request",
-            Kind::SendMessage => "SendMessage-Request",
-            Kind::Poll => "Polling-Request",
-            Kind::KeepAlive => "KeepAlive-Request",
-            Kind::Logout => "Logout-Request",
-            Kind::Acknowledge => "Status",
-        }
-    }
-}
-
-/// A session ID kept without heap when it is short (every `impsd` ID is).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum SessionKey {
-    None,
-    Inline { len: u8, bytes: [u8; 46] },
-    Heap(Box<str>),
-}
-
-impl SessionKey {
-    fn new(id: &str) -> Self {
-        let mut bytes = [0u8; 46];
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= bytes.len() => {
-                bytes[..id.len()].copy_from_slice(id.as_bytes());
-                Self::Inline { len, bytes }
-            }
-            _ => Self::Heap(id.into()),
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Self::None => None,
-            Self::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).ok(),
-            Self::Heap(s) => Some(s),
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        match self {
-            Self::Heap(s) => s.len(),
-            _ => 0,
-        }
-    }
-}
+use crate::session_key::SessionKey;
 
 /// Where a client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,13 +88,34 @@ pub struct Handled {
     pub class: Class,
     /// When the transaction was meant to start, µs since the run started.
     pub intended_us: u64,
-    /// A request to send at once (next login step, acknowledgements).
+    /// A request to send at once (next login step, acknowledgements, fetches, a poll owed).
     pub next: Option<Outgoing>,
+    /// An STCP CIR channel to open for the session (agreed by its capability answer).
+    pub channel: Option<CirAddress>,
+}
+
+/// Messages announced by MessageNotification and not fetched yet (notify/get delivery):
+/// only a client that has some holds one.
+#[derive(Debug, Clone, Default)]
+struct Inbox {
+    ids: std::collections::VecDeque<Box<str>>,
+    /// The first one was fetched (GetMessage answered): MessageDelivered is next.
+    fetched: bool,
 }
 
 const DIGEST: u8 = 1;
+/// Wants a CIR channel (asks for STCP).
 const CIR: u8 = 2;
 const PUSH: u8 = 4;
+/// Holds an STCP channel in this session (keep-alives instead of polls).
+const CHANNEL: u8 = 8;
+/// Owes a poll (a wake-up, or Poll=T), sent as soon as nothing is in flight.
+const WOKEN: u8 = 16;
+
+/// `room` of a client in no room.
+const NO_ROOM: u16 = 0;
+/// `room` of a client in the room it created.
+const OWN_ROOM: u16 = u16::MAX;
 
 /// No timer.
 pub const NO_TIMER: u32 = u32::MAX;
@@ -216,15 +124,22 @@ pub const NO_TIMER: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct SimClient {
     session: SessionKey,
+    inbox: Option<Box<Inbox>>,
     intended_us: u64,
     rng: u64,
     user: u32,
+    /// When the session began, Unix seconds: older stamps delivered in it (the presence a
+    /// subscription starts with, messages stored while offline) are not end-to-end times.
+    session_unix_s: u32,
     wake_ms: u32,
     poll_at_ms: u32,
     action_at_ms: u32,
     tid: u32,
     contacts: u16,
     interval_s: u16,
+    poll_min_s: u16,
+    /// The joined room: [`NO_ROOM`], public room `1..`, or [`OWN_ROOM`].
+    room: u16,
     phase: Phase,
     in_flight: Option<Kind>,
     flags: u8,
@@ -256,15 +171,19 @@ impl SimClient {
         let login_at = ms(model.arrival_ms(&mut rng));
         Self {
             session: SessionKey::None,
+            inbox: None,
             intended_us: 0,
             rng,
             user,
+            session_unix_s: 0,
             wake_ms: login_at,
             poll_at_ms: NO_TIMER,
             action_at_ms: login_at,
             tid: 0,
             contacts,
             interval_s: model.poll_s,
+            poll_min_s: 0,
+            room: NO_ROOM,
             phase: Phase::Offline,
             in_flight: None,
             flags,
@@ -291,14 +210,119 @@ impl SimClient {
         self.session.as_str()
     }
 
-    /// True when it keeps a CIR channel (keep-alives) rather than polling.
+    /// True when it asks for a CIR channel.
     pub fn uses_cir(&self) -> bool {
         self.flags & CIR != 0
     }
 
-    /// Heap bytes this client owns (zero for `impsd` session IDs).
+    /// True while its session holds an STCP channel (keep-alives rather than polls).
+    pub fn has_channel(&self) -> bool {
+        self.flags & CHANNEL != 0
+    }
+
+    /// True when it owes a poll (woken, or told Poll=T, while a request was in flight).
+    pub fn owes_poll(&self) -> bool {
+        self.flags & WOKEN != 0
+    }
+
+    /// Notified messages not fetched yet.
+    pub fn unfetched(&self) -> usize {
+        self.inbox.as_ref().map_or(0, |i| i.ids.len())
+    }
+
+    /// The room it is in: `None`, `Some(0)` for its own, `Some(k)` for public room `k`.
+    pub fn room(&self) -> Option<u16> {
+        match self.room {
+            NO_ROOM => None,
+            OWN_ROOM => Some(0),
+            k => Some(k),
+        }
+    }
+
+    /// Heap bytes this client owns (zero for `impsd` session IDs and no pending fetch).
     pub fn heap_bytes(&self) -> usize {
         self.session.heap_bytes()
+            + self.inbox.as_ref().map_or(0, |i| {
+                std::mem::size_of::<Inbox>()
+                    + i.ids.capacity() * std::mem::size_of::<Box<str>>()
+                    + i.ids.iter().map(|id| id.len()).sum::<usize>()
+            })
+    }
+
+    /// A wake-up (`WVCI`) arrived on its channel at `now_us`: a Polling-Request now, or as
+    /// soon as the request in flight is answered. Nothing when it holds no channel.
+    pub fn on_wake(&mut self, model: &Model, now_us: u64) -> Option<Outgoing> {
+        if self.phase != Phase::Online || !self.has_channel() {
+            return None;
+        }
+        self.flags |= WOKEN;
+        self.follow_up(model, now_us)
+    }
+
+    /// Its channel could not be opened or was lost at `now_ms`: it polls from now on (the
+    /// first poll at once, since wake-ups may have been missed). Returns true when that
+    /// changed its timer.
+    pub fn on_channel_lost(&mut self, model: &Model, now_ms: u32) -> bool {
+        if !self.has_channel() {
+            return false;
+        }
+        self.flags &= !CHANNEL;
+        self.interval_s = model.poll_s.max(self.poll_min_s).max(1);
+        if self.phase == Phase::Online {
+            self.poll_at_ms = now_ms.saturating_add(1);
+        }
+        if self.in_flight.is_none() {
+            self.rewake();
+        }
+        true
+    }
+
+    /// What an online client sends once nothing is in flight: the next step of fetching a
+    /// notified message, else the poll it owes.
+    fn follow_up(&mut self, model: &Model, now_us: u64) -> Option<Outgoing> {
+        if self.in_flight.is_some() || self.phase != Phase::Online {
+            return None;
+        }
+        if let Some(inbox) = self.inbox.as_deref_mut()
+            && let Some(id) = inbox.ids.front()
+        {
+            return Some(if inbox.fetched {
+                let content = messages::message_delivered(id);
+                inbox.ids.pop_front();
+                inbox.fetched = false;
+                if inbox.ids.is_empty() {
+                    self.inbox = None;
+                }
+                self.emit(model, Kind::MessageDelivered, now_us, content)
+            } else {
+                inbox.fetched = true;
+                let content = messages::get_message(id);
+                self.emit(model, Kind::GetMessage, now_us, content)
+            });
+        }
+        if self.owes_poll() {
+            self.flags &= !WOKEN;
+            return Some(self.emit(model, Kind::Poll, now_us, messages::poll()));
+        }
+        None
+    }
+
+    /// A screen name for the next join: the user's, made unique by the transaction count.
+    fn screen_name(&self, model: &Model) -> String {
+        format!("{}.{}", self.user_id(model), self.tid.wrapping_add(1))
+    }
+
+    /// The room's GroupID.
+    fn room_id(&self, model: &Model) -> Option<String> {
+        match self.room {
+            NO_ROOM => None,
+            OWN_ROOM => Some(messages::own_room_id(&self.user_id(model), &model.domain)),
+            k => Some(messages::room_id(
+                &model.room_prefix,
+                u32::from(k),
+                &model.domain,
+            )),
+        }
     }
 
     fn emit(
@@ -327,6 +351,9 @@ impl SimClient {
 
     fn go_offline(&mut self, model: &Model, now_ms: u32) {
         self.session = SessionKey::None;
+        self.inbox = None;
+        self.room = NO_ROOM;
+        self.flags &= !(CHANNEL | WOKEN);
         self.phase = Phase::Offline;
         self.poll_at_ms = NO_TIMER;
         self.action_at_ms = now_ms.saturating_add(ms(model.offline_gap_ms(&mut self.rng)));
@@ -371,7 +398,7 @@ impl SimClient {
             Phase::Online if self.poll_at_ms <= at_ms => {
                 let due = self.poll_at_ms;
                 self.poll_at_ms = due.saturating_add(u32::from(self.interval_s) * 1000);
-                let (kind, content) = if self.uses_cir() {
+                let (kind, content) = if self.has_channel() {
                     (Kind::KeepAlive, messages::keep_alive())
                 } else {
                     (Kind::Poll, messages::poll())
@@ -433,6 +460,45 @@ impl SimClient {
                 };
                 (Kind::ListManage, messages::list_manage(&list, contact, add))
             }
+            Action::JoinGroup => {
+                if self.room != NO_ROOM || model.rooms == 0 {
+                    return None;
+                }
+                let k = crate::population::splitmix64(&mut self.rng) % u64::from(model.rooms);
+                self.room = k as u16 + 1;
+                let group = self.room_id(model)?;
+                (
+                    Kind::JoinGroup,
+                    messages::join_group(group, self.screen_name(model)),
+                )
+            }
+            Action::CreateGroup => {
+                if self.room != NO_ROOM {
+                    return None;
+                }
+                self.room = OWN_ROOM;
+                let group = self.room_id(model)?;
+                (
+                    Kind::CreateGroup,
+                    messages::create_group(group, self.screen_name(model)),
+                )
+            }
+            Action::LeaveGroup => {
+                let group = self.room_id(model)?;
+                self.room = NO_ROOM;
+                (Kind::LeaveGroup, messages::leave_group(group))
+            }
+            Action::GroupMessage => {
+                let group = self.room_id(model)?;
+                (
+                    Kind::GroupMessage,
+                    messages::send_group_message(
+                        model.address(self.user),
+                        group,
+                        messages::stamp(unix_us),
+                    ),
+                )
+            }
             Action::NetworkDrop => {
                 self.go_offline(model, at_ms);
                 return None;
@@ -443,7 +509,8 @@ impl SimClient {
     }
 
     /// The driver's answer to the request in flight, at `now_us` (µs since the start).
-    /// Stamps delivered by server-originated transactions go to `delivered`.
+    /// Stamps delivered by server-originated transactions (or a fetched message) go to
+    /// `delivered`, those made after the session began only.
     pub fn on_answer(
         &mut self,
         model: &Model,
@@ -455,6 +522,10 @@ impl SimClient {
         let kind = self.in_flight.take()?;
         let intended_us = self.intended_us;
         let now_ms = u32::try_from(now_us / 1000).unwrap_or(NO_TIMER - 1);
+        let agreed = match &answer {
+            Answer::Csp(Some(m)) if kind == Kind::Capability => messages::agreed_channel(m),
+            _ => None,
+        };
         let (class, next) = match answer {
             Answer::Transport => {
                 self.go_offline(model, now_ms);
@@ -491,10 +562,37 @@ impl SimClient {
                 )
             }
             Answer::Csp(Some(message)) => {
+                let before = delivered.len();
                 messages::delivered(&message, delivered);
+                let since = u64::from(self.session_unix_s) * 1_000_000;
+                let mut k = before;
+                while k < delivered.len() {
+                    if delivered[k].stamp() < since {
+                        delivered.swap_remove(k);
+                    } else {
+                        k += 1;
+                    }
+                }
                 self.on_message(model, kind, message, now_us, now_ms, unix_us)
             }
         };
+        if class != Class::Ok {
+            match kind {
+                Kind::JoinGroup | Kind::CreateGroup => self.room = NO_ROOM,
+                Kind::GetMessage => {
+                    // Not fetched: not confirmed either.
+                    if let Some(inbox) = self.inbox.as_deref_mut() {
+                        inbox.ids.pop_front();
+                        inbox.fetched = false;
+                    }
+                    if self.unfetched() == 0 {
+                        self.inbox = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let next = next.or_else(|| self.follow_up(model, now_us));
         if self.in_flight.is_none() {
             self.rewake();
         }
@@ -503,6 +601,7 @@ impl SimClient {
             class,
             intended_us,
             next,
+            channel: agreed.filter(|_| kind == Kind::Capability && self.has_channel()),
         })
     }
 
@@ -522,11 +621,14 @@ impl SimClient {
             .find(|t| t.descriptor.mode == TransactionMode::Response)
             .map(|t| &t.content);
         let code = answer.map_or(StatusCode::Successful, messages::result_code);
+        // The user's own room is still there (a dropped session of it may not have ended
+        // yet): what the client wanted; it joins it.
+        let room_exists = kind == Kind::CreateGroup && code == StatusCode::GroupExists;
         // A digest challenge (401 with a Nonce, no session) is the expected first answer.
         let challenge = kind == Kind::Login
             && matches!(answer, Some(Primitive::LoginResponse(r))
                 if r.nonce.is_some() && r.session_id.is_none());
-        let class = if code.is_success() || challenge {
+        let class = if code.is_success() || challenge || room_exists {
             Class::Ok
         } else if messages::is_unsupported(code) {
             Class::Unsupported
@@ -537,8 +639,15 @@ impl SimClient {
             self.go_offline(model, now_ms);
             return (class, None);
         }
-        if message.poll() == Some(true) && self.phase == Phase::Online {
-            self.poll_at_ms = now_ms;
+        if self.phase == Phase::Online {
+            if message.poll() == Some(true) {
+                self.flags |= WOKEN;
+            }
+            let mut ids = messages::notified(&message).peekable();
+            if ids.peek().is_some() {
+                let inbox = self.inbox.get_or_insert_with(Box::default);
+                inbox.ids.extend(ids.map(Box::from));
+            }
         }
         if self.phase == Phase::Online
             && let Some(acks) = messages::acknowledgements(&message, self.session.as_str())
@@ -557,6 +666,11 @@ impl SimClient {
         if class != Class::Ok && matches!(kind, Kind::Login | Kind::LoginDigest) {
             self.go_offline(model, now_ms);
             return (class, None);
+        }
+        if room_exists && self.phase == Phase::Online {
+            let own = messages::own_room_id(&self.user_id(model), &model.domain);
+            let join = messages::join_group(own, self.screen_name(model));
+            return (class, Some(self.emit(model, Kind::JoinGroup, now_us, join)));
         }
         (
             class,
@@ -601,6 +715,7 @@ impl SimClient {
             (Kind::Login | Kind::LoginDigest, Some(Primitive::LoginResponse(r))) => {
                 if let Some(sid) = &r.session_id {
                     self.session = SessionKey::new(sid.as_str());
+                    self.session_unix_s = u32::try_from(unix_us / 1_000_000).unwrap_or(u32::MAX);
                 }
                 let cir = self.uses_cir();
                 let push = self.flags & PUSH != 0;
@@ -616,19 +731,21 @@ impl SimClient {
                 None
             }
             (Kind::Capability, a) => {
+                self.flags &= !CHANNEL;
+                self.poll_min_s = 0;
                 if let Some(Primitive::ClientCapabilityResponse(r)) = a {
-                    let (poll_min, cir_agreed) = messages::agreed_capability(r);
-                    if !cir_agreed {
-                        self.flags &= !CIR;
+                    let (poll_min, cir) = messages::agreed_capability(r);
+                    if self.uses_cir() && cir.is_some() {
+                        self.flags |= CHANNEL;
                     }
-                    let wanted = if self.uses_cir() {
-                        model.keep_alive_s
-                    } else {
-                        model.poll_s
-                    };
-                    let min = poll_min.map_or(0, |m| u16::try_from(m).unwrap_or(u16::MAX));
-                    self.interval_s = wanted.max(min).max(1);
+                    self.poll_min_s = poll_min.map_or(0, |m| u16::try_from(m).unwrap_or(u16::MAX));
                 }
+                let wanted = if self.has_channel() {
+                    model.keep_alive_s
+                } else {
+                    model.poll_s
+                };
+                self.interval_s = wanted.max(self.poll_min_s).max(1);
                 Some(self.emit(model, Kind::Service, now_us, messages::service()))
             }
             (Kind::Service, _) => Some(self.emit(

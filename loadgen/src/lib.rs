@@ -14,6 +14,7 @@
 
 pub mod client;
 pub mod driver;
+pub mod kind;
 pub mod memory;
 pub mod messages;
 pub mod model;
@@ -22,6 +23,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scheduler;
+mod session_key;
 pub mod stats;
 pub mod users;
 pub mod wheel;

@@ -3,13 +3,16 @@
 //! end-to-end latency of presence and messages (`lg:<microseconds since the epoch>` in
 //! `StatusText` and in the message body, read back by the watcher or recipient).
 
-use imps_protocol::common::{ClientId, CspResult, Property, Recipient, Sender, User};
+use imps_protocol::common::{
+    ClientId, CspResult, Group, Property, Recipient, ScreenName, Sender, User,
+};
 use imps_protocol::primitives::attributes::{
     Availability, OnlineStatus, StatusText, UserAvailability,
 };
 use imps_protocol::primitives::*;
 use imps_protocol::types::{
-    Base64Text, ContactListId, MimeType, SessionId, TransactionId, Url, UserId,
+    Base64Text, ContactListId, GroupId, MessageId, MimeType, ScreenNameText, SessionId,
+    TransactionId, Url, UserId,
 };
 use imps_protocol::{
     Message, Primitive, Session, SessionDescriptor, SessionType, StatusCode, Transaction,
@@ -94,7 +97,7 @@ pub fn login_digest_proof(
 }
 
 /// ClientCapability-Request of a mobile phone: HTTP bearer, push or notify/get delivery,
-/// and STCP/SHTTP wake-ups when it wants a CIR channel.
+/// and standalone-TCP wake-ups when it wants a CIR channel (the one it can hold).
 pub fn capability(cir: bool, push: bool) -> Primitive {
     ClientCapabilityRequest {
         client_id: None,
@@ -111,7 +114,7 @@ pub fn capability(cir: bool, push: bool) -> Primitive {
             multi_trans: Some(1),
             parser_size: Some(65_536),
             supported_cir_methods: if cir {
-                vec![CirMethod::Stcp, CirMethod::Shttp]
+                vec![CirMethod::Stcp]
             } else {
                 Vec::new()
             },
@@ -121,15 +124,62 @@ pub fn capability(cir: bool, push: bool) -> Primitive {
     .into()
 }
 
-/// What a capability answer agreed: (ServerPollMin seconds, a CIR method was agreed).
-pub fn agreed_capability(r: &ClientCapabilityResponse) -> (Option<u32>, bool) {
-    if let Some(a) = &r.agreed_capability_list {
-        (a.server_poll_min, !a.supported_cir_methods.is_empty())
+/// What a capability answer agreed: ServerPollMin seconds, and the standalone-TCP CIR
+/// channel's address (`TCPAddress`, `TCPPort`) when STCP was agreed (`None` address: the
+/// server gave no usable one; the client then polls).
+pub fn agreed_capability(r: &ClientCapabilityResponse) -> (Option<u32>, Option<CirAddress>) {
+    let (poll_min, methods, address, port) = if let Some(a) = &r.agreed_capability_list {
+        (
+            a.server_poll_min,
+            &a.supported_cir_methods,
+            &a.tcp_address,
+            a.tcp_port,
+        )
     } else if let Some(c) = &r.capability_list {
-        (c.server_poll_min, !c.supported_cir_methods.is_empty())
+        (
+            c.server_poll_min,
+            &c.supported_cir_methods,
+            &c.tcp_address,
+            c.tcp_port,
+        )
     } else {
-        (None, false)
-    }
+        return (None, None);
+    };
+    let stcp = methods.contains(&CirMethod::Stcp);
+    let cir = stcp
+        .then(|| {
+            let port = u16::try_from(port.unwrap_or(3171)).ok()?;
+            let ip = match address.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(a) => Some(a.parse().ok()?),
+            };
+            Some(CirAddress { ip, port })
+        })
+        .flatten();
+    (poll_min, cir)
+}
+
+/// The STCP channel agreed by the ClientCapability-Response in `answer`, if any.
+pub fn agreed_channel(answer: &Message) -> Option<CirAddress> {
+    answer
+        .session
+        .transactions
+        .iter()
+        .find_map(|t| match &t.content {
+            Primitive::ClientCapabilityResponse(r) => Some(r),
+            _ => None,
+        })
+        .and_then(|r| agreed_capability(r).1)
+}
+
+/// Where a standalone-TCP CIR channel connects: the advertised IP (`None`: the HTTP
+/// target's host) and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CirAddress {
+    /// `TCPAddress`, when it is an IP address.
+    pub ip: Option<std::net::IpAddr>,
+    /// `TCPPort` (3171 when absent, as Android does).
+    pub port: u16,
 }
 
 /// Service-Request for the whole of the fundamental, presence, IM and group features.
@@ -283,6 +333,127 @@ pub fn send_message(from: String, to: String, stamp: String) -> Primitive {
     .into()
 }
 
+/// SendMessage-Request of a short text from `from` to the group `group`, carrying `stamp`.
+pub fn send_group_message(from: String, group: String, stamp: String) -> Primitive {
+    SendMessageRequest {
+        delivery_report: Some(false),
+        message_info: MessageInfo {
+            content_type: Some(MimeType("text/plain".into())),
+            content_size: u32::try_from(stamp.len()).ok(),
+            recipient: Some(Recipient {
+                groups: vec![Group {
+                    group_id: Some(GroupId(group)),
+                    screen_name: None,
+                }],
+                ..Recipient::default()
+            }),
+            sender: Some(Sender {
+                user: Some(user(from)),
+                group: None,
+            }),
+            ..MessageInfo::default()
+        },
+        content_data: Some(stamp),
+    }
+    .into()
+}
+
+/// The ID of the public room `k` (provisioned by `impsd groups add --group /PREFIXroomK`).
+pub fn room_id(prefix: &str, k: u32, domain: &str) -> String {
+    format!("wv:/{prefix}room{k}@{domain}")
+}
+
+/// The ID of the private room a user creates (`wv:USER/room@DOMAIN`).
+pub fn own_room_id(user_id: &str, domain: &str) -> String {
+    let bare = user_id.strip_prefix("wv:").unwrap_or(user_id);
+    match bare.split_once('@') {
+        Some((local, d)) => format!("wv:{local}/room@{d}"),
+        None => format!("wv:{bare}/room@{domain}"),
+    }
+}
+
+/// JoinGroup-Request under the screen name `name` (unique per attempt: a dropped session of
+/// the same user may still be joined under another): no member list, no change notices.
+pub fn join_group(group: String, name: String) -> Primitive {
+    JoinGroupRequest {
+        screen_name: Some(ScreenName {
+            sname: ScreenNameText(name),
+            group_id: GroupId(group.clone()),
+        }),
+        group_id: GroupId(group),
+        joined_request: Some(false),
+        subscribe_notification: Some(false),
+        own_properties: None,
+    }
+    .into()
+}
+
+/// LeaveGroup-Request.
+pub fn leave_group(group: String) -> Primitive {
+    LeaveGroupRequest {
+        group_id: GroupId(group),
+    }
+    .into()
+}
+
+/// CreateGroup-Request of a private, open chat room deleted when its last user leaves; the
+/// creator joins it at once under the screen name `name`.
+pub fn create_group(group: String, name: String) -> Primitive {
+    let property = |name: &str, value: &str| Property {
+        name: name.into(),
+        value: Some(value.into()),
+    };
+    CreateGroupRequest {
+        group_id: GroupId(group.clone()),
+        properties: GroupProperties {
+            properties: vec![
+                property("Name", "loadgen room"),
+                property("Type", "Private"),
+                property("AccessType", "Open"),
+                property("AutoDelete", "T"),
+            ],
+            welcome_note: None,
+        },
+        join_group: Some(true),
+        screen_name: Some(ScreenName {
+            sname: ScreenNameText(name),
+            group_id: GroupId(group.clone()),
+        }),
+        subscribe_notification: Some(false),
+    }
+    .into()
+}
+
+/// GetMessage-Request of a notified message.
+pub fn get_message(id: &str) -> Primitive {
+    GetMessageRequest {
+        message_id: MessageId(id.to_owned()),
+    }
+    .into()
+}
+
+/// MessageDelivered: the fetched message is in the client's hands.
+pub fn message_delivered(id: &str) -> Primitive {
+    MessageDelivered {
+        message_id: MessageId(id.to_owned()),
+    }
+    .into()
+}
+
+/// The IDs of the messages announced (MessageNotification, notify/get delivery) by the
+/// server-originated transactions of `answer`.
+pub fn notified(answer: &Message) -> impl Iterator<Item = &str> {
+    answer
+        .session
+        .transactions
+        .iter()
+        .filter_map(|t| match &t.content {
+            Primitive::MessageNotification(n) => n.message_info.message_id.as_ref(),
+            _ => None,
+        })
+        .map(|id| id.0.as_str())
+}
+
 /// Polling-Request.
 pub fn poll() -> Primitive {
     PollingRequest {}.into()
@@ -352,6 +523,8 @@ pub fn result_code(p: &Primitive) -> StatusCode {
         Primitive::CreateListResponse(r) => Some(&r.result),
         Primitive::ListManageResponse(r) => Some(&r.result),
         Primitive::SendMessageResponse(r) => Some(&r.result),
+        Primitive::JoinGroupResponse(r) => r.result.as_ref(),
+        Primitive::LeaveGroupResponse(r) => Some(&r.result),
         Primitive::GetPresenceResponse(r) => r.result.as_ref(),
         Primitive::GetAttributeListResponse(r) => Some(&r.result),
         Primitive::Unsupported { .. } => return StatusCode::ServiceNotSupported,
@@ -393,9 +566,35 @@ pub enum Delivered {
     Presence(u64),
     /// A message stamped at this time reached its recipient.
     Message(u64),
+    /// A group message stamped at this time reached a joined user.
+    GroupMessage(u64),
 }
 
-/// Every stamp delivered in `answer`'s server-originated transactions.
+impl Delivered {
+    /// The stamp: when the update or message was sent, µs since the Unix epoch.
+    pub fn stamp(self) -> u64 {
+        match self {
+            Self::Presence(at) | Self::Message(at) | Self::GroupMessage(at) => at,
+        }
+    }
+}
+
+fn message_stamp(info: &MessageInfo, content: Option<&str>) -> Option<Delivered> {
+    let at = content.and_then(read_stamp)?;
+    let to_group = info
+        .recipient
+        .as_ref()
+        .is_some_and(|r| !r.groups.is_empty())
+        || info.sender.as_ref().is_some_and(|s| s.group.is_some());
+    Some(if to_group {
+        Delivered::GroupMessage(at)
+    } else {
+        Delivered::Message(at)
+    })
+}
+
+/// Every stamp delivered in `answer`: its server-originated transactions, and a fetched
+/// message (GetMessage-Response).
 pub fn delivered(answer: &Message, out: &mut Vec<Delivered>) {
     for t in &answer.session.transactions {
         match &t.content {
@@ -414,9 +613,10 @@ pub fn delivered(answer: &Message, out: &mut Vec<Delivered>) {
                 }
             }
             Primitive::NewMessage(m) => {
-                if let Some(at) = m.content_data.as_deref().and_then(read_stamp) {
-                    out.push(Delivered::Message(at));
-                }
+                out.extend(message_stamp(&m.message_info, m.content_data.as_deref()));
+            }
+            Primitive::GetMessageResponse(m) => {
+                out.extend(message_stamp(&m.message_info, m.content_data.as_deref()));
             }
             _ => {}
         }
@@ -455,6 +655,12 @@ mod tests {
             poll(),
             keep_alive(),
             logout(),
+            join_group(room_id("lg", 1, "imps.local"), "user1.3".into()),
+            leave_group(room_id("lg", 1, "imps.local")),
+            create_group(own_room_id("user1", "imps.local"), "user1.4".into()),
+            send_group_message("wv:user1".into(), room_id("lg", 2, "imps.local"), stamp(9)),
+            get_message("m-1"),
+            message_delivered("m-1"),
         ];
         for version in [Version::V1_1, Version::V1_2, Version::V1_3] {
             for c in &contents {

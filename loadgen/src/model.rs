@@ -28,6 +28,14 @@ pub enum Action {
     ListManage,
     /// Fetch some contacts' presence.
     GetPresence,
+    /// Join a public room (when in none).
+    JoinGroup,
+    /// Leave the room (when in one).
+    LeaveGroup,
+    /// Create an own room and join it (when in none).
+    CreateGroup,
+    /// Send a message to the room (when in one).
+    GroupMessage,
     /// Lose the network: forget the session, no logout.
     NetworkDrop,
     /// Log out (churn).
@@ -63,6 +71,10 @@ pub struct Model {
     pub push_fraction: f64,
     /// Subscribe to contacts after login.
     pub subscribe: bool,
+    /// Public rooms `1..=rooms` (provisioned as `/<room_prefix>room<k>`).
+    pub rooms: u16,
+    /// Prefix of the public rooms' names.
+    pub room_prefix: String,
     /// Actions and their rates per millisecond.
     actions: Vec<(Action, f64)>,
     /// Sum of the rates per millisecond.
@@ -84,6 +96,10 @@ impl Model {
             (Action::SendMessage, r.send_message),
             (Action::ListManage, r.list_manage),
             (Action::GetPresence, r.get_presence),
+            (Action::JoinGroup, r.join_group),
+            (Action::LeaveGroup, r.leave_group),
+            (Action::CreateGroup, r.create_group),
+            (Action::GroupMessage, r.group_message),
             (Action::NetworkDrop, r.network_drop),
             (Action::Logout, r.logout),
         ]
@@ -108,6 +124,8 @@ impl Model {
             cir_fraction: scenario.mix.cir_fraction,
             push_fraction: scenario.mix.push_fraction,
             subscribe: scenario.login.subscribe,
+            rooms: scenario.groups.rooms,
+            room_prefix: scenario.groups.prefix.clone(),
             actions,
             action_rate,
         }

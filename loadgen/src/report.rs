@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::client::Kind;
 use crate::scenario::Slo;
-use crate::stats::{Lag, Second, Stats};
+use crate::stats::{CirCounts, Lag, Second, Stats};
 
 /// Why the report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +113,12 @@ pub struct Report {
     pub latency_us: BTreeMap<String, Percentiles>,
     /// Presence update to each watcher's notification, µs.
     pub presence_e2e_us: Percentiles,
-    /// SendMessage to the recipient's NewMessage, µs.
+    /// SendMessage to the recipient's NewMessage or GetMessage-Response, µs.
     pub message_e2e_us: Percentiles,
+    /// SendMessage to a group, to each joined user's receipt, µs.
+    pub group_message_e2e_us: Percentiles,
+    /// The STCP CIR channels: opened, up, lost, wake-ups, polls owed to wake-ups or Poll=T.
+    pub cir: CirCounts,
     /// Primitives the target answered as unsupported.
     pub unsupported: Vec<String>,
     /// The generator's resident memory at the end.
@@ -136,11 +140,25 @@ pub struct Report {
 impl Serialize for Lag {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Lag", 4)?;
+        let mut st = s.serialize_struct("Lag", 5)?;
         st.serialize_field("sends", &self.sends)?;
         st.serialize_field("late_sends", &self.late_sends)?;
         st.serialize_field("max_lag_us", &self.max_us)?;
         st.serialize_field("deferred_sends", &self.deferred)?;
+        st.serialize_field("pipelined_sends", &self.pipelined)?;
+        st.end()
+    }
+}
+
+impl Serialize for CirCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("CirCounts", 5)?;
+        st.serialize_field("channels_opened", &self.opened)?;
+        st.serialize_field("channels_up", &self.up)?;
+        st.serialize_field("channels_lost", &self.lost)?;
+        st.serialize_field("wakes", &self.wakes)?;
+        st.serialize_field("woken_polls", &self.woken_polls)?;
         st.end()
     }
 }
@@ -223,6 +241,8 @@ impl Report {
             latency_us,
             presence_e2e_us: Percentiles::of(&stats.presence_e2e),
             message_e2e_us: Percentiles::of(&stats.message_e2e),
+            group_message_e2e_us: Percentiles::of(&stats.group_message_e2e),
+            cir: stats.cir,
             unsupported,
             loadgen_rss_bytes: facts.rss_bytes,
             target_rss_bytes: None,
@@ -285,6 +305,7 @@ impl Report {
         for (name, p) in [
             ("presence e2e", &self.presence_e2e_us),
             ("message e2e", &self.message_e2e_us),
+            ("group message e2e", &self.group_message_e2e_us),
         ] {
             let _ = writeln!(
                 s,
@@ -292,6 +313,14 @@ impl Report {
                 p.count,
                 show(p.p50),
                 show(p.p99)
+            );
+        }
+        if self.cir.opened > 0 {
+            let c = &self.cir;
+            let _ = writeln!(
+                s,
+                "STCP CIR: {} channels asked, {} up, {} lost; {} wake-ups, {} polls owed to wake-ups or Poll=T",
+                c.opened, c.up, c.lost, c.wakes, c.woken_polls
             );
         }
         if !self.unsupported.is_empty() {
@@ -303,14 +332,15 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "generator: rss {} MiB, {} bytes per client state, {:.0} bytes per client; {} of {} sends late (>10 ms), max lag {} ms; {} deferred behind answers",
+            "generator: rss {} MiB, {} bytes per client state, {:.0} bytes per client; {} of {} sends late (>10 ms), max lag {} ms; {} deferred behind answers; {} pipelined on busy connections",
             self.loadgen_rss_bytes >> 20,
             self.memory.client_state_bytes,
             self.memory.per_client_bytes,
             self.schedule.late_sends,
             self.schedule.sends,
             self.schedule.max_us / 1000,
-            self.schedule.deferred
+            self.schedule.deferred,
+            self.schedule.pipelined
         );
         if let Some(rss) = self.target_rss_bytes {
             let _ = writeln!(
@@ -372,6 +402,7 @@ impl Report {
         for (name, p) in [
             ("presence", &self.presence_e2e_us),
             ("message", &self.message_e2e_us),
+            ("group message", &self.group_message_e2e_us),
         ] {
             let _ = write!(
                 h,
@@ -562,6 +593,8 @@ mod tests {
             "latency_us",
             "presence_e2e_us",
             "message_e2e_us",
+            "group_message_e2e_us",
+            "cir",
             "loadgen_rss_bytes",
         ] {
             assert!(json.get(field).is_some(), "missing {field}");

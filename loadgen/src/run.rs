@@ -138,6 +138,21 @@ fn start_engine(
         )
         .map_err(|e| engine_err(&e))?;
     }
+    for k in 1..=model.rooms {
+        p.put_group(imps_engine::record::GroupRecord {
+            id: format!("/{}room{k}", model.room_prefix),
+            owner: None,
+            properties: vec![
+                ("Name".to_owned(), format!("Room {k}")),
+                ("Type".to_owned(), "Public".to_owned()),
+                ("AccessType".to_owned(), "Open".to_owned()),
+            ],
+            welcome: None,
+            members: Vec::new(),
+            reject: Vec::new(),
+        })
+        .map_err(|e| engine_err(&e))?;
+    }
     p.finish().map_err(|e| engine_err(&e))?;
     let mut config = EngineConfig::new(data_dir);
     config.access = access;
@@ -169,7 +184,8 @@ pub fn run(opts: &RunOptions) -> Result<Report, RunError> {
             handles.push(scope.spawn(move || -> Result<(Stats, usize), RunError> {
                 match (target, engine) {
                     (Target::Http(http), _) => {
-                        let driver = HttpDriver::new(http, t, scenario.connections)?;
+                        let driver =
+                            HttpDriver::new(http, t, scenario.connections, scenario.mix.cir_ping)?;
                         go(model, clients, driver, start, duration, drain, progress)
                     }
                     (Target::InProcess { .. }, Some(engine)) => go(

@@ -70,11 +70,14 @@ pub struct Scenario {
     pub mix: Mix,
     /// Actions per client per hour.
     pub rates: Rates,
+    /// Chat rooms.
+    pub groups: Groups,
     /// Objectives; missing any makes `loadgen run` exit non-zero.
     pub slo: Slo,
     /// Generator threads (schedulers); 0 means one per core.
     pub threads: u16,
-    /// HTTP connections per scheduler thread.
+    /// Most HTTP connections per scheduler thread, opened as needed: a request goes on an
+    /// idle one; requests are pipelined only when all are open and busy.
     pub connections: u16,
 }
 
@@ -93,9 +96,10 @@ impl Default for Scenario {
             contacts: ContactSizes::default(),
             mix: Mix::default(),
             rates: Rates::default(),
+            groups: Groups::default(),
             slo: Slo::default(),
             threads: 0,
-            connections: 32,
+            connections: 256,
         }
     }
 }
@@ -222,9 +226,14 @@ pub struct Mix {
     /// How often polling clients poll (raised to the server's ServerPollMin).
     #[serde(deserialize_with = "duration")]
     pub poll_interval: Duration,
-    /// How often CIR clients send KeepAlive-Request (lowered to the server's KeepAliveTime).
+    /// How often clients holding an STCP channel send KeepAlive-Request.
     #[serde(deserialize_with = "duration")]
     pub keep_alive: Duration,
+    /// How often an STCP channel says `PING` (Android: every 20 minutes; `impsd serve`
+    /// closes a channel silent for `[cir] tcp_idle_timeout_s`, at least 60 s, and 60 s when
+    /// unset: hence the default of 50 s).
+    #[serde(deserialize_with = "duration")]
+    pub cir_ping: Duration,
 }
 
 impl Default for Mix {
@@ -234,6 +243,7 @@ impl Default for Mix {
             push_fraction: 0.5,
             poll_interval: Duration::from_secs(30),
             keep_alive: Duration::from_secs(240),
+            cir_ping: Duration::from_secs(50),
         }
     }
 }
@@ -255,6 +265,15 @@ pub struct Rates {
     pub network_drop: f64,
     /// Logouts (churn): Logout-Request, then a login again after [`LoginSpec::offline`].
     pub logout: f64,
+    /// JoinGroup-Request of a random public room, by clients in no room.
+    pub join_group: f64,
+    /// LeaveGroup-Request, by clients in a room.
+    pub leave_group: f64,
+    /// CreateGroup-Request of the user's own room (joined at once; deleted when its last
+    /// user leaves), by clients in no room.
+    pub create_group: f64,
+    /// SendMessage-Request to the room, by clients in one.
+    pub group_message: f64,
 }
 
 impl Default for Rates {
@@ -266,6 +285,30 @@ impl Default for Rates {
             get_presence: 1.0,
             network_drop: 1.0,
             logout: 0.5,
+            join_group: 0.0,
+            leave_group: 0.0,
+            create_group: 0.0,
+            group_message: 0.0,
+        }
+    }
+}
+
+/// Chat rooms: public rooms the service provider created (`loadgen run --provision`
+/// creates them with `impsd groups add --group /<prefix>room<k>`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Groups {
+    /// Public rooms; 0 means none (JoinGroup never sent).
+    pub rooms: u16,
+    /// Prefix of their names: `wv:/<prefix>room<k>@<domain>`, `k` in `1..=rooms`.
+    pub prefix: String,
+}
+
+impl Default for Groups {
+    fn default() -> Self {
+        Self {
+            rooms: 0,
+            prefix: "lg".into(),
         }
     }
 }
@@ -319,6 +362,10 @@ impl Scenario {
             r.get_presence,
             r.network_drop,
             r.logout,
+            r.join_group,
+            r.leave_group,
+            r.create_group,
+            r.group_message,
         ] {
             if !(rate.is_finite() && rate >= 0.0) {
                 return invalid("rates must be finite and not negative");
@@ -332,6 +379,21 @@ impl Scenario {
         }
         if self.mix.keep_alive < Duration::from_secs(1) {
             return invalid("mix.keep_alive must be at least 1s");
+        }
+        if self.mix.cir_ping < Duration::from_secs(1) {
+            return invalid("mix.cir_ping must be at least 1s");
+        }
+        if self.groups.rooms == u16::MAX {
+            return invalid("groups.rooms must be below 65535");
+        }
+        if self.groups.prefix.is_empty()
+            || !self
+                .groups
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return invalid("groups.prefix must be letters, digits, '_' or '-'");
         }
         if self.version_parsed().is_none() {
             return invalid("version must be 1.1, 1.2 or 1.3");

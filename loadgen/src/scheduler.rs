@@ -6,6 +6,7 @@
 //! ```text
 //!   loop until the end:  wheel.advance(now) -> client.on_timer -> driver.send
 //!                        driver.poll(until next tick) -> client.on_answer -> stats
+//!                        channel events: WVCI -> client.on_wake -> driver.send (a poll)
 //!   then drain: answers still in flight for a grace period, no new timers
 //! ```
 
@@ -13,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::client::{Answer, NO_TIMER, Phase, SimClient};
-use crate::driver::{DriverError, Transport};
+use crate::client::{Answer, Handled, Kind, NO_TIMER, Phase, SimClient};
+use crate::driver::{ChannelEvent, DriverError, Transport};
 use crate::messages::Delivered;
 use crate::model::Model;
 use crate::stats::{Stats, StatsError};
@@ -70,6 +71,7 @@ pub struct Scheduler<T: Transport> {
     due: Vec<TimerEntry>,
     deferred: Vec<TimerEntry>,
     answers: Vec<(u32, Answer)>,
+    events: Vec<(u32, ChannelEvent)>,
     delivered: Vec<Delivered>,
     online: u64,
     recent_lag_us: u64,
@@ -107,6 +109,7 @@ impl<T: Transport> Scheduler<T> {
             due: Vec::new(),
             deferred: Vec::new(),
             answers: Vec::new(),
+            events: Vec::new(),
             delivered: Vec::new(),
             online: 0,
             recent_lag_us: 0,
@@ -165,6 +168,12 @@ impl<T: Transport> Scheduler<T> {
             self.answer(idx, answer, now_us, unix);
         }
         self.answers = answers;
+        let mut events = std::mem::take(&mut self.events);
+        self.transport.channel_events(&mut events);
+        for (idx, event) in events.drain(..) {
+            self.channel_event(idx, event, now_us);
+        }
+        self.events = events;
         Ok(handled)
     }
 
@@ -176,6 +185,7 @@ impl<T: Transport> Scheduler<T> {
         };
         let matched = e.at_ms == client.wake_ms();
         let was_online = client.phase() == Phase::Online;
+        let had_channel = client.has_channel();
         if let Some(out) = client.on_timer(&self.model, e.at_ms, unix) {
             if on_time {
                 let lag = now_us.saturating_sub(u64::from(e.at_ms) * 1000);
@@ -187,6 +197,7 @@ impl<T: Transport> Scheduler<T> {
             self.transport.send(e.client, out.message);
         }
         self.online_change(was_online, client_phase(&self.clients, e.client));
+        self.channel_closed(e.client, had_channel);
         let w = client_wake(&self.clients, e.client);
         if matched && w != NO_TIMER {
             self.wheel.schedule(e.client, w);
@@ -207,18 +218,70 @@ impl<T: Transport> Scheduler<T> {
         };
         let before = client.wake_ms();
         let was_online = client.phase() == Phase::Online;
+        let had_channel = client.has_channel();
         let handled = client.on_answer(&self.model, answer, now_us, unix, &mut self.delivered);
-        let after = client.wake_ms();
         let is_online = client.phase() == Phase::Online;
         self.online_change(was_online, is_online);
+        self.channel_closed(idx, had_channel);
         if let Some(h) = handled {
-            let latency = now_us.saturating_sub(h.intended_us);
-            self.stats.transaction(h.kind, h.class, latency, now_us);
-            if let Some(next) = h.next {
-                self.stats.sent(0);
-                self.transport.send(idx, next.message);
+            self.handled(idx, h, now_us);
+        }
+        self.reschedule(idx, before, now_us);
+        let now_unix = unix_us();
+        for d in self.delivered.drain(..) {
+            match d {
+                Delivered::Presence(at) => {
+                    self.stats.presence_delivered(now_unix.saturating_sub(at))
+                }
+                Delivered::Message(at) => self.stats.message_delivered(now_unix.saturating_sub(at)),
+                Delivered::GroupMessage(at) => self
+                    .stats
+                    .group_message_delivered(now_unix.saturating_sub(at)),
             }
         }
+    }
+
+    /// Records a transaction that ended and sends what follows it; opens the STCP channel
+    /// its capability answer agreed.
+    fn handled(&mut self, idx: u32, h: Handled, now_us: u64) {
+        let latency = now_us.saturating_sub(h.intended_us);
+        self.stats.transaction(h.kind, h.class, latency, now_us);
+        if let Some(next) = h.next {
+            if next.kind == Kind::Poll {
+                self.stats.cir.woken_polls += 1;
+            }
+            self.stats.sent(0);
+            self.transport.send(idx, next.message);
+        }
+        if let Some(address) = h.channel {
+            self.stats.cir.opened += 1;
+            let session = self.clients.get(idx as usize).and_then(SimClient::session);
+            let opened = session.is_some_and(|s| self.transport.open_channel(idx, address, s));
+            if !opened {
+                self.stats.cir.lost += 1;
+                if let Some(c) = self.clients.get_mut(idx as usize) {
+                    c.on_channel_lost(&self.model, (now_us / 1000) as u32);
+                }
+            }
+        }
+    }
+
+    /// The client's channel is gone from its side (drop, logout, session ended): closed.
+    fn channel_closed(&mut self, idx: u32, had: bool) {
+        if had
+            && !self
+                .clients
+                .get(idx as usize)
+                .is_some_and(SimClient::has_channel)
+        {
+            self.transport.close_channel(idx);
+        }
+    }
+
+    /// Puts the client's timer in the wheel (or fires it this turn) if it moved from
+    /// `before`.
+    fn reschedule(&mut self, idx: u32, before: u32, now_us: u64) {
+        let after = client_wake(&self.clients, idx);
         if after != NO_TIMER && after != before {
             if u64::from(after) * 1000 <= now_us {
                 self.deferred.push(TimerEntry {
@@ -229,15 +292,30 @@ impl<T: Transport> Scheduler<T> {
                 self.wheel.schedule(idx, after);
             }
         }
-        let now_unix = unix_us();
-        for d in self.delivered.drain(..) {
-            match d {
-                Delivered::Presence(at) => {
-                    self.stats.presence_delivered(now_unix.saturating_sub(at))
+    }
+
+    fn channel_event(&mut self, idx: u32, event: ChannelEvent, now_us: u64) {
+        let Some(client) = self.clients.get_mut(idx as usize) else {
+            return;
+        };
+        let before = client.wake_ms();
+        match event {
+            ChannelEvent::Up => self.stats.cir.up += 1,
+            ChannelEvent::Wake => {
+                self.stats.cir.wakes += 1;
+                if let Some(out) = client.on_wake(&self.model, now_us) {
+                    self.stats.cir.woken_polls += 1;
+                    self.stats.sent(0);
+                    self.transport.send(idx, out.message);
                 }
-                Delivered::Message(at) => self.stats.message_delivered(now_unix.saturating_sub(at)),
+            }
+            ChannelEvent::Lost => {
+                if client.on_channel_lost(&self.model, (now_us / 1000) as u32) {
+                    self.stats.cir.lost += 1;
+                }
             }
         }
+        self.reschedule(idx, before, now_us);
     }
 
     /// Runs until `duration` after the start (or `progress.stop`), then waits up to `drain`
@@ -281,6 +359,7 @@ impl<T: Transport> Scheduler<T> {
             }
         }
         self.publish(progress, published, self.now_us());
+        self.stats.lag.pipelined = self.transport.pipelined();
         self.stats.finish();
         Ok((self.stats, memory))
     }
@@ -360,5 +439,108 @@ mod tests {
         assert!(stats.lag.sends + stats.lag.deferred >= stats.transactions());
         assert!(memory > 500 * std::mem::size_of::<SimClient>());
         assert!(!stats.timeline.is_empty());
+    }
+
+    /// The trivial responder agreeing STCP, with channels that come up at once and are all
+    /// woken every `wake_every` polls of the driver.
+    struct Channelled {
+        inner: Loopback,
+        open: std::collections::HashSet<u32>,
+        events: Vec<(u32, ChannelEvent)>,
+        closed: u64,
+        turns: u64,
+        wake_every: u64,
+    }
+
+    impl Transport for Channelled {
+        fn send(&mut self, client: u32, message: imps_protocol::Message) {
+            self.inner.send(client, message);
+        }
+
+        fn poll(
+            &mut self,
+            timeout: Duration,
+            out: &mut Vec<(u32, Answer)>,
+        ) -> Result<(), DriverError> {
+            self.turns += 1;
+            if self.turns.is_multiple_of(self.wake_every) {
+                self.events
+                    .extend(self.open.iter().map(|&c| (c, ChannelEvent::Wake)));
+            }
+            self.inner.poll(timeout, out)
+        }
+
+        fn in_flight(&self) -> usize {
+            self.inner.in_flight()
+        }
+
+        fn open_channel(
+            &mut self,
+            client: u32,
+            address: crate::messages::CirAddress,
+            session: &str,
+        ) -> bool {
+            assert_eq!(address.port, 3171);
+            assert!(!session.is_empty());
+            self.open.insert(client);
+            self.events.push((client, ChannelEvent::Up));
+            true
+        }
+
+        fn close_channel(&mut self, client: u32) {
+            if self.open.remove(&client) {
+                self.closed += 1;
+            }
+        }
+
+        fn channel_events(&mut self, out: &mut Vec<(u32, ChannelEvent)>) {
+            out.append(&mut self.events);
+        }
+    }
+
+    #[test]
+    fn cir_clients_open_channels_poll_when_woken_and_close_them_when_dropped() {
+        let scenario = Scenario::parse(
+            "clients = 200\n[arrival]\nramp_up = \"200ms\"\n[login]\noffline = \"100ms\"\n\
+             [mix]\ncir_fraction = 1.0\nkeep_alive = \"60s\"\n\
+             [rates]\nupdate_presence = 0\nsend_message = 0\nlist_manage = 0\nget_presence = 0\n\
+             network_drop = 1800\nlogout = 0\n",
+        )
+        .unwrap();
+        let model = Arc::new(Model::new(&scenario, None, UserDirectory::prefix("u", "p")));
+        let clients = build_clients(&model, &scenario, 1).remove(0);
+        let mut responder = Responder::new(1);
+        responder.stcp_port = Some(3171);
+        let transport = Channelled {
+            inner: Loopback::new(responder),
+            open: Default::default(),
+            events: Vec::new(),
+            closed: 0,
+            turns: 0,
+            wake_every: 200,
+        };
+        let mut s = Scheduler::new(model, clients, transport, Instant::now()).unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(1500) {
+            let now = s.now_us();
+            s.turn(now, Duration::from_micros(500)).unwrap();
+        }
+        let cir = s.stats.cir;
+        // Every client logged in and got its channel; drops (one every 2 s per client)
+        // closed some, and their next logins opened new ones.
+        assert!(cir.opened > 200 && cir.up == cir.opened, "{cir:?}");
+        assert!(s.transport.closed > 0, "{cir:?}");
+        assert_eq!(
+            s.transport.open.len() as u64,
+            cir.opened - s.transport.closed,
+            "{cir:?}"
+        );
+        // No polling timer: every poll was a wake-up's.
+        let polls = s.stats.kinds[Kind::Poll.index()].count;
+        assert!(cir.wakes > 200 && polls > 0, "{cir:?}");
+        assert_eq!(polls, cir.woken_polls, "{cir:?}");
+        // Keep-alives every 60 s, the first at a random point of the interval: a few.
+        assert!(s.stats.kinds[Kind::KeepAlive.index()].count < 50);
+        assert_eq!(s.stats.errors(), 0);
     }
 }

@@ -69,6 +69,23 @@ pub struct Lag {
     /// Requests sent late because their client was still waiting for an answer (the
     /// target's delay, not the generator's; latency still counts from the intended time).
     pub deferred: u64,
+    /// Requests the driver pipelined behind another on a busy connection (all open).
+    pub pipelined: u64,
+}
+
+/// What the clients' STCP CIR channels did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CirCounts {
+    /// Channels asked for (STCP agreed by a capability answer).
+    pub opened: u64,
+    /// Channels the server accepted (`OK` to `HELO`).
+    pub up: u64,
+    /// Channels refused, closed or failed (the client polls from then on).
+    pub lost: u64,
+    /// Wake-ups (`WVCI`) received.
+    pub wakes: u64,
+    /// Polls sent because of a wake-up or Poll=T.
+    pub woken_polls: u64,
 }
 
 /// A scheduler's measurements.
@@ -78,8 +95,12 @@ pub struct Stats {
     pub kinds: Vec<KindStats>,
     /// Presence update to notification received, µs.
     pub presence_e2e: Histogram<u64>,
-    /// Message sent to message received, µs.
+    /// Message sent to message received (pushed or fetched), µs.
     pub message_e2e: Histogram<u64>,
+    /// Group message sent to a joined user's receipt, µs.
+    pub group_message_e2e: Histogram<u64>,
+    /// The STCP channels.
+    pub cir: CirCounts,
     /// Schedule lag.
     pub lag: Lag,
     /// Per second.
@@ -105,6 +126,8 @@ impl Stats {
             kinds,
             presence_e2e: histogram()?,
             message_e2e: histogram()?,
+            group_message_e2e: histogram()?,
+            cir: CirCounts::default(),
             lag: Lag::default(),
             timeline: Vec::new(),
             second: Histogram::new_with_bounds(1, MAX_US, 2)?,
@@ -163,6 +186,11 @@ impl Stats {
         record(&mut self.message_e2e, us);
     }
 
+    /// A group message took `us` end to end.
+    pub fn group_message_delivered(&mut self, us: u64) {
+        record(&mut self.group_message_e2e, us);
+    }
+
     /// A request was sent `lag_us` after its intended time.
     pub fn sent(&mut self, lag_us: u64) {
         self.lag.sends += 1;
@@ -192,10 +220,18 @@ impl Stats {
         }
         self.presence_e2e.add(&other.presence_e2e)?;
         self.message_e2e.add(&other.message_e2e)?;
+        self.group_message_e2e.add(&other.group_message_e2e)?;
+        let (a, b) = (&mut self.cir, other.cir);
+        a.opened += b.opened;
+        a.up += b.up;
+        a.lost += b.lost;
+        a.wakes += b.wakes;
+        a.woken_polls += b.woken_polls;
         self.lag.sends += other.lag.sends;
         self.lag.late_sends += other.lag.late_sends;
         self.lag.max_us = self.lag.max_us.max(other.lag.max_us);
         self.lag.deferred += other.lag.deferred;
+        self.lag.pipelined += other.lag.pipelined;
         if self.timeline.len() < other.timeline.len() {
             self.timeline
                 .resize(other.timeline.len(), Second::default());
@@ -267,7 +303,8 @@ mod tests {
                 late_sends: 1,
                 sends: 2,
                 max_us: 50_000,
-                deferred: 1
+                deferred: 1,
+                pipelined: 0
             }
         );
     }

@@ -2,7 +2,8 @@
 //!
 //! Either `PREFIX1..PREFIXN` sharing one password (what `impsd users generate` makes; no
 //! per-client memory), or a table read from a CSV file of `user,password` lines (the
-//! format of `impsd users import`). [`provision`] runs `impsd users generate` offline.
+//! format of `impsd users import`). [`provision`] runs `impsd users generate` offline,
+//! [`provision_rooms`] `impsd groups add` for the scenario's public rooms.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -188,6 +189,36 @@ pub fn provision(p: &Provisioning) -> Result<(), UsersError> {
             String::from_utf8_lossy(&out.stderr).trim().to_owned(),
         ))
     }
+}
+
+/// Runs `impsd groups add --group /PREFIXroomK` for `k` in `1..=rooms` (the public rooms
+/// of a scenario's `[groups]`), into the data directory of `p`.
+pub fn provision_rooms(p: &Provisioning, room_prefix: &str, rooms: u16) -> Result<(), UsersError> {
+    let failed = |reason: String| UsersError::Provision {
+        impsd: p.impsd.clone(),
+        reason,
+    };
+    for k in 1..=rooms {
+        let mut cmd = Command::new(&p.impsd);
+        cmd.args(["groups", "add", "--group"])
+            .arg(format!("/{room_prefix}room{k}"))
+            .arg("--name")
+            .arg(format!("Room {k}"))
+            .arg("--domain")
+            .arg(&p.domain)
+            .arg("--data-dir")
+            .arg(&p.data_dir);
+        if let Some(shards) = p.shards {
+            cmd.arg("--shards").arg(shards.to_string());
+        }
+        let out = cmd.output().map_err(|e| failed(e.to_string()))?;
+        if !out.status.success() {
+            return Err(failed(
+                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use imps_loadgen::driver::http::HttpTarget;
 use imps_loadgen::run::{RunOptions, Target, run};
 use imps_loadgen::scenario::{Scenario, parse_duration};
-use imps_loadgen::users::{Provisioning, UserDirectory, provision};
+use imps_loadgen::users::{Provisioning, UserDirectory, provision, provision_rooms};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -89,6 +89,10 @@ struct RunArgs {
     /// --provision, if given), and stop it at the end; its memory goes into the report.
     #[arg(long, requires = "data_dir", conflicts_with_all = ["in_process", "loopback"])]
     serve: bool,
+    /// With --serve: the standalone-TCP CIR listener impsd advertises (default: a free port
+    /// on the target's address); `off` serves no STCP (CIR clients then poll).
+    #[arg(long, requires = "serve")]
+    cir_tcp: Option<String>,
     /// The impsd binary for --provision and --serve.
     #[arg(long, default_value = "impsd")]
     impsd: PathBuf,
@@ -116,6 +120,12 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A free TCP port on `ip` (bound and released).
+fn free_port(ip: std::net::IpAddr) -> anyhow::Result<std::net::SocketAddr> {
+    let l = std::net::TcpListener::bind((ip, 0)).context("finding a free port")?;
+    Ok(l.local_addr()?)
 }
 
 fn real_main() -> anyhow::Result<ExitCode> {
@@ -164,7 +174,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
             scenario.clients,
             data_dir.display()
         );
-        provision(&Provisioning {
+        let provisioning = Provisioning {
             impsd: args.impsd.clone(),
             data_dir,
             shards: args.shards,
@@ -172,12 +182,35 @@ fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
             count: scenario.clients,
             prefix: scenario.users.prefix.clone(),
             password: scenario.users.password.clone(),
-        })?;
+        };
+        provision(&provisioning)?;
+        if scenario.groups.rooms > 0 {
+            eprintln!("creating {} public rooms", scenario.groups.rooms);
+            provision_rooms(
+                &provisioning,
+                &scenario.groups.prefix,
+                scenario.groups.rooms,
+            )?;
+        }
     }
     let server = if args.serve {
         let target = HttpTarget::parse(&args.target)?;
         let data_dir = args.data_dir.clone().context("--serve needs --data-dir")?;
-        Some(Server::start(&args.impsd, &target, &data_dir, args.shards)?)
+        let cir_tcp = match args.cir_tcp.as_deref() {
+            Some("off") => None,
+            Some(addr) => Some(
+                addr.parse::<std::net::SocketAddr>()
+                    .with_context(|| format!("--cir-tcp {addr}"))?,
+            ),
+            None => Some(free_port(target.addr.ip())?),
+        };
+        Some(Server::start(
+            &args.impsd,
+            &target,
+            &data_dir,
+            args.shards,
+            cir_tcp,
+        )?)
     } else {
         None
     };
@@ -241,6 +274,7 @@ impl Server {
         target: &HttpTarget,
         data_dir: &std::path::Path,
         shards: Option<u16>,
+        cir_tcp: Option<std::net::SocketAddr>,
     ) -> anyhow::Result<Server> {
         use std::io::{Read as _, Write as _};
         let mut cmd = std::process::Command::new(impsd);
@@ -250,6 +284,9 @@ impl Server {
             .stdout(std::process::Stdio::null());
         if let Some(n) = shards {
             cmd.arg("--shards").arg(n.to_string());
+        }
+        if let Some(addr) = cir_tcp {
+            cmd.arg("--cir-tcp").arg(addr.to_string());
         }
         let mut server = Server(
             cmd.spawn()

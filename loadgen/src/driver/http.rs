@@ -1,11 +1,19 @@
-//! The HTTP driver: CSP over HTTP/1.1 POST to any server, on a few keep-alive connections
-//! per scheduler with pipelining (answers come back in request order), over non-blocking
-//! sockets and one `mio` poller per scheduler. A client always uses the same connection.
+//! The HTTP driver: CSP over HTTP/1.1 POST to any server, on a pool of keep-alive
+//! connections per scheduler, over non-blocking sockets and one `mio` poller per scheduler.
+//!
+//! A request goes on an idle connection (none waiting for an answer); when none is idle a
+//! new one is opened, up to the pool's size; only when all are open and busy are requests
+//! pipelined, round robin (answers come back in request order). Servers answer pipelined
+//! requests one after another, so a slow one (a durable write) would hold up every request
+//! queued behind it on its connection: head-of-line blocking that the generator would
+//! wrongly report as the server's latency. A client has one request in flight at a time,
+//! so any connection will do for its next one (the session is in the message).
 //!
 //! On a loopback target every connection binds its own source address in 127.0.0.0/8, so
 //! even many thousands of connections never run out of ephemeral ports. A connection that
 //! fails or times out fails every request waiting on it (the clients see a network drop)
-//! and is opened again on the next request.
+//! and is opened again on the next request. The clients' STCP CIR channels share the
+//! poller ([`super::stcp`]).
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
@@ -16,8 +24,10 @@ use imps_protocol::{Encoding, Message};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use super::{DriverError, Transport};
+use super::stcp::{CHANNEL_TOKEN_BASE, Channels};
+use super::{ChannelEvent, DriverError, Transport};
 use crate::client::Answer;
+use crate::messages::CirAddress;
 
 /// Longest wait for an answer before the connection is given up.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,6 +82,8 @@ struct Conn {
     written: usize,
     input: Vec<u8>,
     waiting: VecDeque<(u32, Instant)>,
+    /// Listed in [`HttpDriver::idle`].
+    listed_idle: bool,
 }
 
 /// The driver of one scheduler.
@@ -87,6 +99,15 @@ pub struct HttpDriver {
     dirty: Vec<usize>,
     in_flight: usize,
     last_timeout_check: Instant,
+    channels: Channels,
+    /// Open connections with nothing waiting (entries re-checked when taken).
+    idle: Vec<usize>,
+    /// Connections not open, to open on demand.
+    closed: Vec<usize>,
+    /// Where round-robin pipelining goes next once every connection is busy.
+    next_busy: usize,
+    /// Requests sent on a connection already waiting for an answer.
+    pipelined: u64,
 }
 
 impl std::fmt::Debug for HttpDriver {
@@ -94,6 +115,7 @@ impl std::fmt::Debug for HttpDriver {
         f.debug_struct("HttpDriver")
             .field("target", &self.target.url)
             .field("connections", &self.conns.len())
+            .field("channels", &self.channels.len())
             .finish_non_exhaustive()
     }
 }
@@ -110,8 +132,14 @@ pub fn loopback_source(n: usize) -> Ipv4Addr {
 }
 
 impl HttpDriver {
-    /// A driver for scheduler `thread` with `connections` connections to `target`.
-    pub fn new(target: &HttpTarget, thread: usize, connections: u16) -> Result<Self, DriverError> {
+    /// A driver for scheduler `thread` with `connections` connections to `target`; its
+    /// clients' STCP channels say `PING` every `cir_ping`.
+    pub fn new(
+        target: &HttpTarget,
+        thread: usize,
+        connections: u16,
+        cir_ping: Duration,
+    ) -> Result<Self, DriverError> {
         let n = usize::from(connections.max(1));
         let head = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/vnd.wv.csp.xml\r\nContent-Length: ",
@@ -129,6 +157,11 @@ impl HttpDriver {
             dirty: Vec::new(),
             in_flight: 0,
             last_timeout_check: Instant::now(),
+            channels: Channels::new(cir_ping),
+            idle: Vec::new(),
+            closed: (0..n).rev().collect(),
+            next_busy: 0,
+            pipelined: 0,
         })
     }
 
@@ -167,6 +200,7 @@ impl HttpDriver {
         let conn = &mut self.conns[i];
         if let Some(mut s) = conn.stream.take() {
             let _ = self.poll.registry().deregister(&mut s);
+            self.closed.push(i);
         }
         conn.connected = false;
         conn.out.clear();
@@ -237,6 +271,10 @@ impl HttpDriver {
                     if let Some((client, _)) = conn.waiting.pop_front() {
                         self.in_flight -= 1;
                         out.push((client, r.answer));
+                    }
+                    if conn.waiting.is_empty() && !conn.listed_idle && !close {
+                        conn.listed_idle = true;
+                        self.idle.push(i);
                     }
                     if close {
                         break;
@@ -355,13 +393,46 @@ fn dechunk(buf: &[u8]) -> Result<Option<(Vec<u8>, usize)>, ()> {
     }
 }
 
+impl HttpDriver {
+    /// The connection the next request goes on: an idle one, else a new one, else the next
+    /// busy one round robin. `None` when a new one was needed and could not be opened.
+    fn connection_for_request(&mut self) -> Option<usize> {
+        while let Some(i) = self.idle.pop() {
+            let conn = &mut self.conns[i];
+            conn.listed_idle = false;
+            if conn.stream.is_some() && conn.waiting.is_empty() {
+                return Some(i);
+            }
+        }
+        if let Some(i) = self.closed.pop() {
+            return match self.open(i) {
+                Ok(()) => Some(i),
+                Err(_) => {
+                    self.closed.push(i);
+                    None
+                }
+            };
+        }
+        // Every connection is open and waiting: pipeline.
+        let n = self.conns.len();
+        for _ in 0..n {
+            let i = self.next_busy % n;
+            self.next_busy = self.next_busy.wrapping_add(1);
+            if self.conns[i].stream.is_some() {
+                self.pipelined += 1;
+                return Some(i);
+            }
+        }
+        None
+    }
+}
+
 impl Transport for HttpDriver {
     fn send(&mut self, client: u32, message: Message) {
-        let i = client as usize % self.conns.len();
-        if self.conns[i].stream.is_none() && self.open(i).is_err() {
+        let Some(i) = self.connection_for_request() else {
             self.failed.push((client, Answer::Transport));
             return;
-        }
+        };
         self.body.clear();
         imps_protocol::encode_xml_into(&message, &mut self.body);
         let conn = &mut self.conns[i];
@@ -406,6 +477,11 @@ impl Transport for HttpDriver {
             })
             .collect();
         for (i, readable, writable) in ready {
+            if i >= CHANNEL_TOKEN_BASE {
+                self.channels
+                    .ready(self.poll.registry(), i, readable, writable);
+                continue;
+            }
             if i >= self.conns.len() {
                 continue;
             }
@@ -431,12 +507,33 @@ impl Transport for HttpDriver {
             }
         }
         self.check_timeouts();
+        self.channels.ping(self.poll.registry(), Instant::now());
         out.append(&mut self.failed);
         Ok(())
     }
 
+    fn open_channel(&mut self, client: u32, address: CirAddress, session: &str) -> bool {
+        let ip = address.ip.unwrap_or(self.target.addr.ip());
+        let addr = SocketAddr::new(ip, address.port);
+        self.channels
+            .open(self.poll.registry(), client, addr, session);
+        true
+    }
+
+    fn close_channel(&mut self, client: u32) {
+        self.channels.close(self.poll.registry(), client);
+    }
+
+    fn channel_events(&mut self, out: &mut Vec<(u32, ChannelEvent)>) {
+        self.channels.events(out);
+    }
+
     fn in_flight(&self) -> usize {
         self.in_flight + self.failed.len()
+    }
+
+    fn pipelined(&self) -> u64 {
+        self.pipelined
     }
 }
 
@@ -455,6 +552,40 @@ mod tests {
         assert_eq!(HttpTarget::parse("http://127.0.0.1:9").unwrap().path, "/");
         assert!(HttpTarget::parse("https://x/").is_err());
         assert!(HttpTarget::parse("ftp://x").is_err());
+    }
+
+    #[test]
+    fn requests_go_on_idle_connections_and_pipeline_only_when_all_are_busy() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/imps", listener.local_addr().unwrap());
+        let target = HttpTarget::parse(&url).unwrap();
+        let mut d = HttpDriver::new(&target, 0, 2, Duration::from_secs(60)).unwrap();
+        let poll = || {
+            crate::messages::request(
+                imps_protocol::Version::V1_2,
+                None,
+                1,
+                crate::messages::poll(),
+            )
+        };
+        d.send(0, poll());
+        d.send(1, poll());
+        // Two clients, two connections, each opened for its request.
+        let open = |d: &HttpDriver| d.conns.iter().filter(|c| c.stream.is_some()).count();
+        assert_eq!((open(&d), d.pipelined), (2, 0));
+        d.send(2, poll());
+        assert_eq!((open(&d), d.pipelined), (2, 1));
+        assert_eq!(d.in_flight(), 3);
+        // An answer frees its connection: the next request goes there, not behind another.
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        d.conns[1].input.extend_from_slice(answer);
+        let mut out = Vec::new();
+        d.parse(1, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(matches!(out[0], (1, Answer::Csp(None))));
+        d.send(3, poll());
+        assert_eq!(d.pipelined, 1);
+        assert_eq!(d.conns[1].waiting.front().map(|w| w.0), Some(3));
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Responder {
     pub server_poll_min: u32,
     /// Primitives it answers with 501 (by request name).
     pub unsupported: Vec<&'static str>,
+    /// The STCP port it agrees to clients asking for STCP (none: no CIR is agreed).
+    pub stcp_port: Option<u16>,
 }
 
 impl Responder {
@@ -73,15 +75,27 @@ impl Responder {
                     }
                     .into()
                 }
-                Primitive::ClientCapabilityRequest(_) => ClientCapabilityResponse {
-                    client_id: None,
-                    capability_list: None,
-                    agreed_capability_list: Some(AgreedCapabilityList {
-                        server_poll_min: Some(self.server_poll_min),
-                        ..AgreedCapabilityList::default()
-                    }),
+                Primitive::ClientCapabilityRequest(r) => {
+                    let stcp = self.stcp_port.filter(|_| {
+                        r.capability_list
+                            .as_ref()
+                            .is_some_and(|l| l.supported_cir_methods.contains(&CirMethod::Stcp))
+                    });
+                    ClientCapabilityResponse {
+                        client_id: None,
+                        capability_list: None,
+                        agreed_capability_list: Some(AgreedCapabilityList {
+                            server_poll_min: Some(self.server_poll_min),
+                            supported_cir_methods: stcp
+                                .map(|_| vec![CirMethod::Stcp])
+                                .unwrap_or_default(),
+                            tcp_address: stcp.map(|_| "127.0.0.1".into()),
+                            tcp_port: stcp.map(u32::from),
+                            ..AgreedCapabilityList::default()
+                        }),
+                    }
+                    .into()
                 }
-                .into(),
                 Primitive::GetListRequest(_) => GetListResponse::default().into(),
                 Primitive::PollingRequest(_) => return None,
                 _ => Status {
