@@ -287,7 +287,11 @@ impl Reload {
 
 impl Engine {
     /// Opens and locks the data directory, recovers every shard, and starts the executors.
-    pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+    pub fn start(mut config: EngineConfig) -> Result<Engine, EngineError> {
+        // The shards open their files from their own executors: give them an absolute path
+        // (a relative one fails there with EBADF).
+        config.data_dir = std::path::absolute(&config.data_dir)
+            .map_err(|e| StorageError::io("resolve", &config.data_dir, e))?;
         let dir = match DataDir::open_as(&config.data_dir, config.shards) {
             // Another shard count than the directory has: move the data first.
             Err(StorageError::ShardCount {

@@ -110,7 +110,8 @@ pub struct CirSettings {
     pub http: bool,
     /// The base URL advertised for SHTTP when it differs from the first listen address.
     pub http_url: Option<String>,
-    /// An STCP connection without PING for this long is closed, seconds.
+    /// An STCP connection without PING for this long is closed, seconds (0: the default of
+    /// 30 minutes, as long as a mobile client may go between PINGs; at least 60).
     pub tcp_idle_timeout_s: u64,
 }
 

@@ -532,3 +532,34 @@ fn subscribing_again_keeps_one_edge_per_session() {
     w.ok(&mut bob, status_update("none", "b"));
     assert_eq!(w.sim.shard(1).presence_deliveries().0, before);
 }
+
+#[test]
+fn a_wake_up_not_acted_upon_is_repeated_by_the_next_update() {
+    let mut w = World::new(31);
+    let mut alice = w.online("alice", 0);
+    let mut bob = w.online("bob", 1);
+    bob_grants_friends(&mut w, &mut bob, &[&alice]);
+    w.ok(&mut alice, subscribe(&[&bob]));
+    w.notified(&mut alice);
+    let alice_sid = alice.session.clone().expect("a session").0;
+    w.sim.take_wakes();
+    w.ok(&mut bob, status_update("one", "B"));
+    assert_eq!(w.sim.take_wakes(), vec![alice_sid.clone()], "woken once");
+    w.ok(&mut bob, status_update("two", "B"));
+    assert!(
+        w.sim.take_wakes().is_empty(),
+        "not again before she is heard from"
+    );
+    // The wake-up is lost (no channel at that moment): alice only sends a keep-alive.
+    let keep_alive = KeepAliveRequest { time_to_live: None };
+    w.call(&mut alice, keep_alive.into());
+    w.ok(&mut bob, status_update("three", "B"));
+    assert_eq!(
+        w.sim.take_wakes(),
+        vec![alice_sid],
+        "presence still waits: she is woken again"
+    );
+    let seen = w.notified(&mut alice);
+    assert_eq!(seen.len(), 1, "one entry per publisher: {seen:?}");
+    assert_eq!(text_of(&seen[0].1), Some("three"));
+}

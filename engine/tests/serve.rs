@@ -88,12 +88,15 @@ impl Server {
             ),
         )
         .expect("config");
+        // A relative data directory, as an operator types it (the shards' executors must
+        // still find their files).
         let child = Command::new(bin)
+            .current_dir(dir.path())
             .arg("serve")
             .arg("--config")
             .arg(&config)
             .arg("--data-dir")
-            .arg(&data)
+            .arg("data")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -190,7 +190,10 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
     let cir_config = CirConfig {
         stcp: StcpConfig {
             addr: settings.cir.tcp,
-            idle_timeout_ms: settings.cir.tcp_idle_timeout_s.max(60) * 1000,
+            idle_timeout_ms: match settings.cir.tcp_idle_timeout_s {
+                0 => StcpConfig::default().idle_timeout_ms,
+                s => s.max(60) * 1000,
+            },
             ..StcpConfig::default()
         },
         ..CirConfig::default()

@@ -347,7 +347,8 @@ impl Shard {
                 });
             }
             if let Some((snapshot, m)) = found {
-                woke |= p.deliver(snapshot, *m);
+                p.deliver(snapshot, *m);
+                woke = true;
                 self.deliveries_received += 1;
             }
         }
@@ -390,7 +391,12 @@ impl Shard {
             };
             let p = s.presence.get_or_insert_with(Box::default);
             self.deliveries_received += 1;
-            if p.deliver(snapshot, m) && !s.woken {
+            p.deliver(snapshot, m);
+            // Woken again whenever the client has been heard from since its last wake-up
+            // (`woken` cleared) and presence still waits: a wake-up that was not acted upon
+            // (no channel at that moment, the client busy) is repeated, not lost until the
+            // next keep-alive.
+            if !s.woken {
                 self.wake(slot);
             }
         }
