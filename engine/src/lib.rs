@@ -15,6 +15,7 @@ pub mod config;
 pub mod core;
 pub mod credentials;
 pub mod csv;
+pub mod federation;
 pub mod front;
 pub mod groups;
 pub mod http;
