@@ -495,10 +495,29 @@ fn a_user_owns_a_bounded_number_of_groups() {
     );
 }
 
+/// alice (shard 0) with bob and carol (shard 1), and alice's group `name` created with
+/// `props`.
+fn three_and_a_group(
+    seed: u64,
+    name: &str,
+    props: &[(&str, &str)],
+) -> (World, [SimClient; 3], GroupId) {
+    let mut w = World::new(seed);
+    let mut alice = w.online("alice", 0);
+    let bob = w.online("bob", 1);
+    let carol = w.online("carol", 1);
+    let g = group_of(&alice.user, name);
+    assert_eq!(w.status(&mut alice, create(&g, props)), 200);
+    (w, [alice, bob, carol], g)
+}
+
 fn joined_ids(r: &GetJoinedUsersResponse) -> Vec<(String, Option<String>)> {
-    r.user_map_list
-        .as_ref()
-        .and_then(|l| l.user_mapping.as_ref())
+    mapped(r.user_map_list.as_ref())
+}
+
+/// (screen name, user ID if shown) of a joined-user mapping list.
+fn mapped(list: Option<&UserMapList>) -> Vec<(String, Option<String>)> {
+    list.and_then(|l| l.user_mapping.as_ref())
         .map(|m| {
             m.mappings
                 .iter()
@@ -510,28 +529,14 @@ fn joined_ids(r: &GetJoinedUsersResponse) -> Vec<(String, Option<String>)> {
 
 #[test]
 fn screen_names_hide_user_ids_unless_the_group_shows_them() {
-    let mut w = World::new(19);
-    let mut alice = w.online("alice", 0);
-    let mut bob = w.online("bob", 1);
-    let mut carol = w.online("carol", 1);
-    let g = group_of(&alice.user, "masks");
-    assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Masks")])), 200);
+    let (mut w, [mut alice, mut bob, mut carol], g) =
+        three_and_a_group(19, "masks", &[("Name", "Masks")]);
     w.call(&mut bob, join(&g, "Bee", false));
     let Primitive::JoinGroupResponse(r) = w.call(&mut carol, join(&g, "Cee", false)) else {
         panic!("join response expected")
     };
-    let seen: Vec<(String, Option<String>)> = r
-        .user_map_list
-        .and_then(|l| l.user_mapping)
-        .map(|m| {
-            m.mappings
-                .into_iter()
-                .map(|m| (m.sname.0, m.user_id.map(|u| u.0)))
-                .collect()
-        })
-        .unwrap_or_default();
     assert_eq!(
-        seen,
+        mapped(r.user_map_list.as_ref()),
         vec![
             ("Bee".to_owned(), None),
             ("Cee".to_owned(), Some(id(&carol)))
@@ -581,13 +586,8 @@ fn screen_names_hide_user_ids_unless_the_group_shows_them() {
 
 #[test]
 fn a_restricted_group_shows_its_properties_to_members_only() {
-    let mut w = World::new(23);
-    let mut alice = w.online("alice", 0);
-    let mut bob = w.online("bob", 1);
-    let mut carol = w.online("carol", 1);
-    let g = group_of(&alice.user, "inner");
-    let p = create(&g, &[("Name", "Inner"), ("AccessType", "Restricted")]);
-    assert_eq!(w.status(&mut alice, p), 200);
+    let props = [("Name", "Inner"), ("AccessType", "Restricted")];
+    let (mut w, [mut alice, mut bob, mut carol], g) = three_and_a_group(23, "inner", &props);
     let get = || GetGroupPropsRequest {
         group_id: g.clone(),
     };
@@ -629,12 +629,8 @@ fn delivery(g: Option<&GroupId>, method: DeliveryMethod) -> Primitive {
 
 #[test]
 fn group_messages_are_fetched_by_notify_sessions_and_methods_are_set_per_group() {
-    let mut w = World::new(29);
-    let mut alice = w.online("alice", 0);
-    let mut bob = w.online("bob", 1);
-    let mut carol = w.online("carol", 1);
-    let g = group_of(&alice.user, "mail");
-    assert_eq!(w.status(&mut alice, create(&g, &[("Name", "Mail")])), 200);
+    let (mut w, [mut alice, mut bob, mut carol], g) =
+        three_and_a_group(29, "mail", &[("Name", "Mail")]);
     // Not joined yet: no method for the group.
     assert_eq!(
         w.status(&mut carol, delivery(Some(&g), DeliveryMethod::Push)),
