@@ -90,26 +90,8 @@ impl<'b> XmlWriter<'b> {
 
     /// `<tag>`; returns a mark for [`XmlWriter::close`].
     pub fn open(&mut self, tag: &str) -> usize {
-        if let Some(sink) = &mut self.wbxml {
-            return sink.open(self.out, tag);
-        }
-        self.out.push(b'<');
-        self.out.extend_from_slice(tag.as_bytes());
-        self.out.push(b'>');
-        self.out.len()
-    }
-
-    /// [`XmlWriter::open`] for a tag known at compile time (what element encoders write):
-    /// in WBXML its token comes from a per-thread cache keyed by the string's address (a
-    /// `'static` string never changes) rather than from a lookup by name.
-    pub fn open_static(&mut self, tag: &'static str) -> usize {
-        if let Some(sink) = &mut self.wbxml {
-            return sink.open_static(self.out, tag);
-        }
-        self.out.push(b'<');
-        self.out.extend_from_slice(tag.as_bytes());
-        self.out.push(b'>');
-        self.out.len()
+        self.begin_start(tag);
+        self.end_start()
     }
 
     /// `</tag>`, or turns the start tag into `<tag/>` when nothing was written since `mark`.
@@ -131,7 +113,8 @@ impl<'b> XmlWriter<'b> {
     /// Escaped text content.
     pub fn text(&mut self, text: &str) {
         if let Some(sink) = &mut self.wbxml {
-            sink.text(self.out, text);
+            sink.text_buffer(self.out)
+                .extend_from_slice(text.as_bytes());
             return;
         }
         escape_into(self.out, text, false);
