@@ -61,7 +61,7 @@ macro_rules! value_node {
                 }
             }
             fn encode(&self, tag: &'static str, w: &mut $crate::xml::writer::XmlWriter<'_>) {
-                let mark = w.open(tag);
+                let mark = w.open_static(tag);
                 $crate::node::Value::write(self, w);
                 w.close(tag, mark);
             }
@@ -230,7 +230,7 @@ macro_rules! plain_node {
                 Self::decode_content(r, el)
             }
             fn encode(&self, tag: &'static str, w: &mut $crate::xml::writer::XmlWriter<'_>) {
-                let mark = w.open(tag);
+                let mark = w.open_static(tag);
                 self.encode_content(w);
                 w.close(tag, mark);
             }

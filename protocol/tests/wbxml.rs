@@ -330,6 +330,22 @@ fn datetime_opaque_and_inline_decode_alike() {
     assert_eq!(decode(&inline, Encoding::Wbxml), Ok(message));
 }
 
+/// OPAQUE DateTimes have a 12-bit year: a later year travels as a string rather than
+/// wrapping (a fuzzer's find: 6007 came back as 1911).
+#[test]
+fn datetimes_past_year_4095_travel_as_strings() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/csp-samples/MessageNotification.datetime-iso-extended-Z.csp11.xml");
+    let text = std::fs::read_to_string(path).expect("sample");
+    for year in ["4095", "4096", "6007", "9999"] {
+        let xml = text.replace("<DateTime>2001-", &format!("<DateTime>{year}-"));
+        let message = decode(xml.as_bytes(), Encoding::Xml).expect("decodes");
+        let bytes = wbxml_round_trip(&message);
+        let opaque = bytes.windows(3).any(|w| w == [0x51, 0xC3, 0x06]);
+        assert_eq!(opaque, year == "4095", "{year}: {}", hex(&bytes));
+    }
+}
+
 /// Independent unpacking of a 6-byte CSP DateTime, for the test above.
 fn opaque_datetime_text(p: &[u8]) -> String {
     let bits = p[..5].iter().fold(0u64, |n, &b| n << 8 | u64::from(b));

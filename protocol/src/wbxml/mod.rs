@@ -1,10 +1,16 @@
 //! CSP in WBXML 1.3 (the binary XML of WAP), for CSP 1.1, 1.2 and 1.3 (public ids 0x10,
 //! 0x11, 0x12).
 //!
-//! WBXML is read into the same events the XML reader produces, and written through the same
+//! WBXML is read through the same cursor as XML ([`XmlReader`], which walks the tokens
+//! directly rather than XML events made from them) and written through the same
 //! [`XmlWriter`] calls every element encoder makes, so both encodings share one decoder and
 //! one encoder per element and decoding WBXML yields exactly the [`Message`] the equivalent
 //! XML does, under the same [`Limits`](crate::Limits).
+//!
+//! Speed: reading borrows every name and string from the body and parses attribute lists
+//! only when asked; writing finds a tag's token through a per-thread cache keyed by the
+//! address of the element encoders' static tag names, and writes a single piece of text in
+//! its final form at once.
 //!
 //! Read: every tag token of the version's code pages, LITERAL names from the string table,
 //! the `xmlns` attribute tokens (or none: the version then comes from the public id),
@@ -17,7 +23,7 @@
 mod error;
 mod opaque;
 pub(crate) mod reader;
-mod tables;
+pub(crate) mod tables;
 mod wire;
 pub(crate) mod writer;
 
@@ -29,8 +35,7 @@ use crate::error::DecodeError;
 use crate::version::Version;
 use crate::xml::reader::XmlReader;
 use crate::xml::writer::XmlWriter;
-use reader::WbxmlEvents;
-use tables::dictionary;
+use reader::{Shared, WbxmlTokens};
 use wire::{Cursor, PUBLIC_ID_UNKNOWN, PublicId, push_header_start, read_header};
 
 /// Decodes a WBXML message. The version comes from the root namespace attribute if there is
@@ -57,18 +62,15 @@ pub fn decode_wbxml(body: &[u8], options: &DecodeOptions) -> Result<Message, Dec
         ),
     };
     let fallback = options.version_hint.unwrap_or(options.default_version);
-    let mut events = WbxmlEvents::new(
-        cursor,
-        header.strings,
-        dictionary(declared.unwrap_or(fallback)),
-    );
+    let shared = Shared::new(body, header.strings);
+    let mut tokens = WbxmlTokens::new(cursor, &shared, declared.unwrap_or(fallback));
     if declared.is_none() {
-        let namespace = events.root_namespace()?;
+        let namespace = tokens.root_namespace()?;
         if let Some(v) = namespace.as_deref().and_then(Version::from_namespace) {
-            events.set_dictionary(dictionary(v));
+            tokens.set_version(v);
         }
     }
-    let mut r = XmlReader::from_wbxml(events, options.limits);
+    let mut r = XmlReader::from_wbxml(tokens, options.limits);
     decode_document(&mut r, options, |_| Ok(declared))
 }
 
@@ -82,7 +84,9 @@ pub fn encode_wbxml(message: &Message) -> Vec<u8> {
 /// Encodes `message` as WBXML in its own version, appending to `out`.
 pub fn encode_wbxml_into(message: &Message, out: &mut Vec<u8>) {
     push_header_start(out, message.version.wbxml_public_id());
+    // The string table's length, zero unless the body needs a table.
     let table_at = out.len();
+    out.push(0);
     let mut w = XmlWriter::wbxml(out, message.version);
     encode_document(message, &mut w);
     w.finish_wbxml(table_at);

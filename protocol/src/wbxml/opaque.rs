@@ -5,12 +5,30 @@
 //! bits. A DateTime is 5 packed bytes (2 reserved bits, year 12, month 4, day 5, hour 5,
 //! minute 6, second 6) and a zone byte (`Z`, another military letter, or 0 for none).
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 
 use super::wire::OPAQUE;
 
-/// The decimal text of an opaque integer, `None` when it does not fit 64 bits.
-pub(crate) fn integer_text(bytes: &[u8]) -> Option<String> {
+/// The numbers below [`SMALL`], each as four zero-padded decimal digits.
+static SMALL_DIGITS: [u8; SMALL as usize * 4] = {
+    let mut digits = [0u8; SMALL as usize * 4];
+    let mut n = 0;
+    while n < SMALL as usize {
+        digits[n * 4] = b'0' + (n / 1000) as u8;
+        digits[n * 4 + 1] = b'0' + (n / 100 % 10) as u8;
+        digits[n * 4 + 2] = b'0' + (n / 10 % 10) as u8;
+        digits[n * 4 + 3] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    digits
+};
+
+/// Integers below this have static text.
+const SMALL: u64 = 10_000;
+
+/// The decimal text of an opaque integer, `None` when it does not fit 64 bits. Small ones
+/// (most of what CSP sends: status codes, sizes, times) are not allocated.
+pub(crate) fn integer_text(bytes: &[u8]) -> Option<Cow<'static, str>> {
     let significant = match bytes.iter().position(|&b| b != 0) {
         Some(first) => &bytes[first..],
         None => &[],
@@ -21,7 +39,20 @@ pub(crate) fn integer_text(bytes: &[u8]) -> Option<String> {
     let n = significant
         .iter()
         .fold(0u64, |n, &b| (n << 8) | u64::from(b));
-    Some(n.to_string())
+    if n < SMALL {
+        let width = match n {
+            0..=9 => 1,
+            10..=99 => 2,
+            100..=999 => 3,
+            _ => 4,
+        };
+        let at = n as usize * 4;
+        let digits = SMALL_DIGITS.get(at + 4 - width..at + 4)?;
+        if let Ok(text) = std::str::from_utf8(digits) {
+            return Some(Cow::Borrowed(text));
+        }
+    }
+    Some(Cow::Owned(n.to_string()))
 }
 
 /// The value of `text` when it is a canonical decimal that fits 32 bits (what every decoder
@@ -63,10 +94,19 @@ pub(crate) fn datetime_text(bytes: &[u8]) -> Option<String> {
     let minute = (bits >> 6) & 0x3F;
     let second = bits & 0x3F;
     let mut text = String::with_capacity(16);
-    let _ = write!(
-        text,
-        "{year:04}{month:02}{day:02}T{hour:02}{minute:02}{second:02}"
-    );
+    // Every field fits its width: year 12 bits, the others at most 6.
+    let digits = |text: &mut String, n: u64, width: u32| {
+        for place in (0..width).rev() {
+            text.push(char::from(b'0' + (n / 10u64.pow(place) % 10) as u8));
+        }
+    };
+    digits(&mut text, year, 4);
+    digits(&mut text, month, 2);
+    digits(&mut text, day, 2);
+    text.push('T');
+    digits(&mut text, hour, 2);
+    digits(&mut text, minute, 2);
+    digits(&mut text, second, 2);
     match zone {
         0 => {}
         b'A'..=b'Z' => text.push(char::from(zone)),
@@ -94,7 +134,7 @@ pub(crate) fn datetime_value(text: &[u8]) -> Option<(u64, u8)> {
     };
     let (year, month, day) = (digits(0..4)?, digits(4..6)?, digits(6..8)?);
     let (hour, minute, second) = (digits(9..11)?, digits(11..13)?, digits(13..15)?);
-    if month > 15 || day > 31 || hour > 31 || minute > 63 || second > 63 {
+    if year > 0xFFF || month > 15 || day > 31 || hour > 31 || minute > 63 || second > 63 {
         return None;
     }
     let bits = (year << 26) | (month << 22) | (day << 17) | (hour << 12) | (minute << 6) | second;
@@ -135,6 +175,28 @@ mod tests {
             Some("1")
         );
         assert_eq!(integer_text(&[1, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        for n in [
+            0u32,
+            7,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            9999,
+            10_000,
+            65_535,
+            u32::MAX,
+        ] {
+            assert_eq!(
+                integer_text(&n.to_be_bytes()).as_deref(),
+                Some(n.to_string().as_str())
+            );
+        }
+        assert!(matches!(
+            integer_text(&[0x27, 0x0F]),
+            Some(Cow::Borrowed("9999"))
+        ));
     }
 
     #[test]
@@ -149,10 +211,16 @@ mod tests {
             "20011225T1314Z",
             "2001-12-25T13:14:15Z",
             "20011225T131415+0100",
+            // The year has 12 bits: a later one travels as a string (a fuzzer's find).
+            "60070625T055652Z",
         ] {
             assert_eq!(datetime_value(text.as_bytes()), None, "{text}");
         }
         assert_eq!(datetime_text(&[1, 2, 3]), None);
+        assert_eq!(
+            datetime_text(&[0x3F, 0xFF, 0xFF, 0xFF, 0xFF]).as_deref(),
+            Some("40951531T316363")
+        );
         assert_eq!(datetime_text(&[0, 0, 0, 0, 0, b'z']), None);
     }
 }

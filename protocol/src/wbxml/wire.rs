@@ -79,10 +79,27 @@ impl<'a> Cursor<'a> {
         self.pos >= self.body.len()
     }
 
+    /// Bytes read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.body.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Skips `n` bytes (at most to the end).
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n).min(self.body.len());
+    }
+
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.body.get(self.pos).copied()
     }
 
+    #[inline]
     pub(crate) fn byte(&mut self) -> Result<u8, WbxmlError> {
         let b = self.peek().ok_or(WbxmlError::Truncated)?;
         self.pos += 1;

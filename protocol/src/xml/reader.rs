@@ -1,8 +1,9 @@
 //! A pull cursor over quick-xml events that enforces [`Limits`] and hides everything a CSP
 //! decoder does not care about (comments, processing instructions, whitespace, prefixes).
 //!
-//! The cursor reads XML text, or WBXML through the tokenizer of [`crate::wbxml`], which
-//! yields the same events.
+//! The cursor reads XML text, or WBXML straight from the tokens of [`crate::wbxml`] (no XML
+//! event is built for them): both walks give every element decoder the same children,
+//! names, text and errors, under the same limits.
 //!
 //! Call order: [`XmlReader::root`] once, then for each element alternate
 //! [`XmlReader::next_child`] with exactly one of [`XmlReader::text`], [`XmlReader::skip`],
@@ -14,28 +15,45 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::error::{DecodeError, Limits};
-use crate::wbxml::reader::WbxmlEvents;
+use crate::wbxml::WbxmlError;
+use crate::wbxml::reader::{Token, WbxmlStart, WbxmlTokens};
+use crate::wbxml::tables::TextKind;
 
 /// An element just opened by the cursor.
 #[derive(Debug, Clone)]
 pub struct Child<'a> {
-    start: BytesStart<'a>,
+    start: Start<'a>,
     empty: bool,
+}
+
+/// A start tag as read from XML or from WBXML.
+#[derive(Debug, Clone)]
+enum Start<'a> {
+    Xml(BytesStart<'a>),
+    Wbxml(WbxmlStart<'a>),
 }
 
 impl<'a> Child<'a> {
     /// Local name (the part after any namespace prefix).
     pub fn name(&self) -> &str {
-        let full: &str = self.start.name().into_inner();
-        match full.rfind(':') {
-            Some(i) => &full[i + 1..],
-            None => full,
+        match &self.start {
+            Start::Xml(start) => {
+                let full: &str = start.name().into_inner();
+                match full.bytes().rposition(|b| b == b':') {
+                    Some(i) => full.get(i + 1..).unwrap_or_default(),
+                    None => full,
+                }
+            }
+            Start::Wbxml(start) => start.local(),
         }
     }
 
     /// Name as written, prefix included.
     pub fn qualified_name(&self) -> &str {
-        self.start.name().into_inner()
+        match &self.start {
+            Start::Xml(start) => start.name().into_inner(),
+            Start::Wbxml(start) => start.name,
+        }
     }
 
     /// True for `<x/>`, which has no content and needs no closing.
@@ -46,29 +64,64 @@ impl<'a> Child<'a> {
     /// Attributes as (name, unescaped value) pairs.
     pub fn attributes(&self) -> Result<Vec<(String, String)>, DecodeError> {
         let mut out = Vec::new();
-        for attr in self.start.attributes() {
+        self.each_attribute(|key, value| out.push((key.to_owned(), value.into_owned())))?;
+        Ok(out)
+    }
+
+    /// Calls `f` with each attribute (name, unescaped value) once all of them are known to
+    /// read.
+    fn each_attribute(&self, mut f: impl FnMut(&str, Cow<'_, str>)) -> Result<(), DecodeError> {
+        let wbxml;
+        let start = match &self.start {
+            Start::Xml(start) => start,
+            Start::Wbxml(start) if !start.has_attributes() => return Ok(()),
+            Start::Wbxml(start) => {
+                wbxml = start.xml_start()?;
+                &wbxml
+            }
+        };
+        for attr in start.attributes() {
             let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
             let value = attr
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|e| map_escape(&e.to_string()))?;
-            out.push((attr.key.into_inner().to_owned(), value.into_owned()));
+            f(attr.key.into_inner(), value);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The value of the default namespace declaration (`xmlns="..."`), or of any prefixed
     /// declaration (`xmlns:p="..."`) when there is no default one.
     pub fn namespace(&self) -> Result<Option<String>, DecodeError> {
-        let mut prefixed = None;
-        for (key, value) in self.attributes()? {
-            if key == "xmlns" {
-                return Ok(Some(value));
+        if let Start::Wbxml(start) = &self.start {
+            if !start.has_attributes() {
+                return Ok(None);
             }
-            if key.starts_with("xmlns:") && prefixed.is_none() {
-                prefixed = Some(value);
+            if let Some(namespace) = start.sole_namespace() {
+                return Ok(Some(namespace));
             }
         }
-        Ok(prefixed)
+        // Every attribute must read (as [`Child::attributes`] would have them), but only the
+        // declarations kept are copied.
+        let (mut default, mut prefixed) = (None, None);
+        self.each_attribute(|key, value| {
+            if key == "xmlns" {
+                if default.is_none() {
+                    default = Some(value.into_owned());
+                }
+            } else if key.starts_with("xmlns:") && prefixed.is_none() {
+                prefixed = Some(value.into_owned());
+            }
+        })?;
+        Ok(default.or(prefixed))
+    }
+
+    /// How OPAQUE data in this element reads (WBXML only).
+    fn kind(&self) -> TextKind {
+        match &self.start {
+            Start::Xml(_) => TextKind::Plain,
+            Start::Wbxml(start) => start.kind,
+        }
     }
 }
 
@@ -79,7 +132,7 @@ fn map_escape(msg: &str) -> DecodeError {
 /// Where a cursor's events come from.
 enum Source<'a> {
     Xml(Reader<&'a [u8]>),
-    Wbxml(WbxmlEvents<'a>),
+    Wbxml(WbxmlTokens<'a>),
 }
 
 /// The cursor. See the module docs for the call order.
@@ -116,10 +169,10 @@ impl<'a> XmlReader<'a> {
         })
     }
 
-    /// A cursor over the events of a WBXML body (whose size the caller checked).
-    pub(crate) fn from_wbxml(events: WbxmlEvents<'a>, limits: Limits) -> Self {
+    /// A cursor over the tokens of a WBXML body (whose size the caller checked).
+    pub(crate) fn from_wbxml(tokens: WbxmlTokens<'a>, limits: Limits) -> Self {
         Self {
-            source: Source::Wbxml(events),
+            source: Source::Wbxml(tokens),
             limits,
             depth: 0,
             elements: 0,
@@ -139,9 +192,8 @@ impl<'a> XmlReader<'a> {
     }
 
     fn event(&mut self) -> Result<Event<'a>, DecodeError> {
-        let reader = match &mut self.source {
-            Source::Xml(reader) => reader,
-            Source::Wbxml(events) => return events.next_event().map_err(DecodeError::from),
+        let Source::Xml(reader) = &mut self.source else {
+            return Err(DecodeError::Malformed("XML event from a WBXML body".into()));
         };
         match reader.read_event() {
             Ok(event) => Ok(event),
@@ -169,7 +221,13 @@ impl<'a> XmlReader<'a> {
         Ok(())
     }
 
+    #[inline]
     fn enter(&mut self, start: BytesStart<'a>, empty: bool) -> Result<Child<'a>, DecodeError> {
+        self.enter_start(Start::Xml(start), empty)
+    }
+
+    #[inline]
+    fn enter_start(&mut self, start: Start<'a>, empty: bool) -> Result<Child<'a>, DecodeError> {
         self.count_element()?;
         if !empty {
             self.depth += 1;
@@ -184,6 +242,9 @@ impl<'a> XmlReader<'a> {
 
     /// Reads the prolog and opens the root element.
     pub fn root(&mut self) -> Result<Child<'a>, DecodeError> {
+        if let Source::Wbxml(_) = self.source {
+            return self.root_wbxml();
+        }
         loop {
             match self.event()? {
                 Event::Start(start) => return self.enter(start, false),
@@ -223,6 +284,13 @@ impl<'a> XmlReader<'a> {
         if parent.empty {
             return Ok(None);
         }
+        if let Source::Wbxml(_) = self.source {
+            return self.next_child_wbxml(parent);
+        }
+        self.next_child_xml()
+    }
+
+    fn next_child_xml(&mut self) -> Result<Option<Child<'a>>, DecodeError> {
         loop {
             match self.event()? {
                 Event::Start(start) => return self.enter(start, false).map(Some),
@@ -259,6 +327,9 @@ impl<'a> XmlReader<'a> {
         let mut out: Cow<'a, str> = Cow::Borrowed("");
         if child.empty {
             return Ok(out);
+        }
+        if let Source::Wbxml(_) = self.source {
+            return self.text_wbxml(child);
         }
         loop {
             match self.event()? {
@@ -303,6 +374,9 @@ impl<'a> XmlReader<'a> {
         };
         if child.empty {
             return Ok(element);
+        }
+        if let Source::Wbxml(_) = self.source {
+            return self.raw_wbxml(child, element);
         }
         loop {
             let text = match self.event()? {
@@ -351,6 +425,14 @@ impl<'a> XmlReader<'a> {
     /// Reads whatever follows the root element: only whitespace, comments and processing
     /// instructions may.
     pub fn finish(&mut self) -> Result<(), DecodeError> {
+        if let Source::Wbxml(_) = self.source {
+            return match self.token(TextKind::Plain, "")? {
+                Token::Eof => Ok(()),
+                _ => Err(DecodeError::Malformed(
+                    "content after the root element".into(),
+                )),
+            };
+        }
         loop {
             match self.event()? {
                 Event::Eof => return Ok(()),
@@ -363,6 +445,150 @@ impl<'a> XmlReader<'a> {
                 }
             }
         }
+    }
+}
+
+/// The WBXML side of the cursor: the same walk over [`Token`]s instead of XML events.
+impl<'a> XmlReader<'a> {
+    /// The next WBXML token; OPAQUE data reads as the innermost open element, `name` of
+    /// `kind`, holds it.
+    #[inline]
+    fn token(&mut self, kind: TextKind, name: &str) -> Result<Token<'a>, DecodeError> {
+        let Source::Wbxml(tokens) = &mut self.source else {
+            return Err(DecodeError::Malformed(
+                "WBXML token from an XML body".into(),
+            ));
+        };
+        tokens.next(kind).map_err(|e| wbxml_error(e, name))
+    }
+
+    fn root_wbxml(&mut self) -> Result<Child<'a>, DecodeError> {
+        match self.token(TextKind::Plain, "")? {
+            Token::Start(start, content) => self.enter_start(Start::Wbxml(start), !content),
+            Token::Eof => Err(DecodeError::Truncated),
+            Token::End => Err(DecodeError::Malformed("unexpected end tag".into())),
+            Token::Text(_) | Token::Char(_) | Token::Owned(_) => Err(DecodeError::Malformed(
+                "text before the root element".into(),
+            )),
+        }
+    }
+
+    fn next_child_wbxml(&mut self, parent: &Child<'_>) -> Result<Option<Child<'a>>, DecodeError> {
+        let kind = parent.kind();
+        loop {
+            match self.token(kind, parent.qualified_name())? {
+                Token::Start(start, content) => {
+                    return self.enter_start(Start::Wbxml(start), !content).map(Some);
+                }
+                Token::End => {
+                    self.depth -= 1;
+                    return Ok(None);
+                }
+                Token::Eof => return Err(DecodeError::Truncated),
+                Token::Text(_) | Token::Char(_) | Token::Owned(_) => {}
+            }
+        }
+    }
+
+    fn text_wbxml(&mut self, child: &Child<'_>) -> Result<Cow<'a, str>, DecodeError> {
+        let kind = child.kind();
+        let mut out: Cow<'a, str> = Cow::Borrowed("");
+        loop {
+            match self.token(kind, child.qualified_name())? {
+                Token::Text(text) => push_text(&mut out, Cow::Borrowed(text), &self.limits)?,
+                Token::Owned(text) => push_text(&mut out, Cow::Owned(text), &self.limits)?,
+                Token::Char(c) => {
+                    let mut buf = [0u8; 4];
+                    let c: &str = c.encode_utf8(&mut buf);
+                    if out.len() + c.len() > self.limits.max_text {
+                        return Err(DecodeError::TextTooLong {
+                            limit: self.limits.max_text,
+                        });
+                    }
+                    out.to_mut().push_str(c);
+                }
+                Token::Start(start, content) => {
+                    let nested = self.enter_start(Start::Wbxml(start), !content)?;
+                    self.skip(&nested)?;
+                }
+                Token::End => {
+                    self.depth -= 1;
+                    return Ok(out);
+                }
+                Token::Eof => return Err(DecodeError::Truncated),
+            }
+        }
+    }
+
+    fn raw_wbxml(
+        &mut self,
+        child: &Child<'_>,
+        mut element: crate::raw::RawElement,
+    ) -> Result<crate::raw::RawElement, DecodeError> {
+        use crate::raw::RawNode;
+        let kind = child.kind();
+        loop {
+            let mut buf = [0u8; 4];
+            let text: &str = match self.token(kind, child.qualified_name())? {
+                Token::Text(text) => text,
+                Token::Char(c) => c.encode_utf8(&mut buf),
+                Token::Owned(text) => {
+                    self.push_raw_text(&mut element, &text)?;
+                    continue;
+                }
+                Token::Start(start, content) => {
+                    let nested = self.enter_start(Start::Wbxml(start), !content)?;
+                    element.children.push(RawNode::Element(self.raw(&nested)?));
+                    continue;
+                }
+                Token::End => {
+                    self.depth -= 1;
+                    return Ok(element);
+                }
+                Token::Eof => return Err(DecodeError::Truncated),
+            };
+            self.push_raw_text(&mut element, text)?;
+        }
+    }
+
+    fn push_raw_text(
+        &self,
+        element: &mut crate::raw::RawElement,
+        text: &str,
+    ) -> Result<(), DecodeError> {
+        use crate::raw::RawNode;
+        if text.len() > self.limits.max_text {
+            return Err(DecodeError::TextTooLong {
+                limit: self.limits.max_text,
+            });
+        }
+        match element.children.last_mut() {
+            Some(RawNode::Text(prev)) => {
+                if prev.len() + text.len() > self.limits.max_text {
+                    return Err(DecodeError::TextTooLong {
+                        limit: self.limits.max_text,
+                    });
+                }
+                prev.push_str(text);
+            }
+            _ => element.children.push(RawNode::Text(text.to_owned())),
+        }
+        Ok(())
+    }
+}
+
+/// A WBXML error as a decode error; OPAQUE data that does not read is blamed on `element`.
+#[cold]
+fn wbxml_error(e: WbxmlError, element: &str) -> DecodeError {
+    match e {
+        WbxmlError::BadOpaque {
+            element: e,
+            expected,
+        } if e.is_empty() => DecodeError::from(WbxmlError::BadOpaque {
+            element: element.chars().take(64).collect(),
+            expected,
+        }),
+        other => DecodeError::from(other),
     }
 }
 
@@ -413,4 +639,18 @@ fn resolve_reference(name: &str) -> Result<char, DecodeError> {
 
 fn check_reference(name: &str) -> Result<(), DecodeError> {
     resolve_reference(name).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every element decoder moves children around: what `next_child` returns is no larger
+    /// than it was when children were XML start tags only.
+    #[test]
+    fn children_are_as_small_as_xml_start_tags() {
+        type Xml<'a> = Result<Option<(BytesStart<'a>, bool)>, DecodeError>;
+        type Either<'a> = Result<Option<Child<'a>>, DecodeError>;
+        assert!(std::mem::size_of::<Either<'_>>() <= std::mem::size_of::<Xml<'_>>());
+    }
 }

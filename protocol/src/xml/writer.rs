@@ -89,17 +89,46 @@ impl<'b> XmlWriter<'b> {
     }
 
     /// `<tag>`; returns a mark for [`XmlWriter::close`].
+    #[inline]
     pub fn open(&mut self, tag: &str) -> usize {
-        self.begin_start(tag);
-        self.end_start()
+        if let Some(sink) = &mut self.wbxml {
+            return sink.open(self.out, tag);
+        }
+        self.open_xml(tag)
+    }
+
+    /// [`XmlWriter::open`] for a tag known at compile time (what element encoders write):
+    /// in WBXML its token comes from a per-thread cache keyed by the string's address (a
+    /// `'static` string never changes) rather than from a lookup by name.
+    #[inline]
+    pub fn open_static(&mut self, tag: &'static str) -> usize {
+        if let Some(sink) = &mut self.wbxml {
+            return sink.open_static(self.out, tag);
+        }
+        self.open_xml(tag)
+    }
+
+    /// The XML side of the methods above.
+    #[inline(never)]
+    fn open_xml(&mut self, tag: &str) -> usize {
+        self.out.push(b'<');
+        self.out.extend_from_slice(tag.as_bytes());
+        self.out.push(b'>');
+        self.out.len()
     }
 
     /// `</tag>`, or turns the start tag into `<tag/>` when nothing was written since `mark`.
+    #[inline]
     pub fn close(&mut self, tag: &str, mark: usize) {
         if let Some(sink) = &mut self.wbxml {
             sink.close(self.out, mark);
             return;
         }
+        self.close_xml(tag, mark);
+    }
+
+    #[inline(never)]
+    fn close_xml(&mut self, tag: &str, mark: usize) {
         if self.out.len() == mark {
             self.out.pop();
             self.out.extend_from_slice(b"/>");
@@ -111,10 +140,10 @@ impl<'b> XmlWriter<'b> {
     }
 
     /// Escaped text content.
+    #[inline]
     pub fn text(&mut self, text: &str) {
         if let Some(sink) = &mut self.wbxml {
-            sink.text_buffer(self.out)
-                .extend_from_slice(text.as_bytes());
+            sink.text(self.out, text);
             return;
         }
         escape_into(self.out, text, false);

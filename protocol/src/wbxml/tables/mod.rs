@@ -46,9 +46,10 @@ impl Tag {
 }
 
 /// How an element's text travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum TextKind {
     /// Strings, value tokens, entities.
+    #[default]
     Plain,
     /// A CSP Integer: OPAQUE big-endian.
     Integer,
@@ -124,9 +125,28 @@ pub(crate) fn namespace_prefix(token: u8) -> Option<&'static str> {
 
 /// The attribute-start token and the suffix left to write for an `xmlns` value.
 pub(crate) fn namespace_token(value: &str) -> Option<(u8, &str)> {
-    NAMESPACES.iter().rev().find_map(|(token, prefix)| {
-        value
-            .strip_prefix(prefix)
+    // Every prefix is one of two bases and a name; the bases differ at their 12th byte.
+    const OMA: &str = "http://www.openmobilealliance.org/DTD/";
+    const WV: &str = "http://www.wireless-village.org/";
+    let (names, rest): (&[(u8, &str)], &str) = if let Some(rest) = value.strip_prefix(OMA) {
+        (
+            &[
+                (0x08, "WV-CSP"),
+                (0x09, "WV-PA"),
+                (0x0A, "WV-TRC"),
+                (0x0B, "IMPS-CSP"),
+                (0x0C, "IMPS-PA"),
+                (0x0D, "IMPS-TRC"),
+            ],
+            rest,
+        )
+    } else if let Some(rest) = value.strip_prefix(WV) {
+        (&[(0x05, "CSP"), (0x06, "PA"), (0x07, "TRC")], rest)
+    } else {
+        return None;
+    };
+    names.iter().find_map(|(token, name)| {
+        rest.strip_prefix(name)
             .filter(|suffix| !suffix.starts_with('/'))
             .map(|suffix| (*token, suffix))
     })
@@ -156,113 +176,136 @@ fn write_kind(name: &str, version: Version) -> TextKind {
 }
 
 /// A name-keyed table for the writer's lookups (every element and text of every message):
-/// open addressing over a hash of the length and the first and last eight bytes, and a
-/// word-wise comparison, so a lookup costs a few loads.
+/// open addressing over a fingerprint of the name (its length and first and last eight
+/// bytes, which for names up to 16 bytes are the whole name), so a lookup costs a few loads
+/// and compares, with no call.
 #[derive(Debug, Clone)]
 struct NameTable<V: Copy> {
-    slots: Vec<Option<(&'static [u8], V)>>,
+    slots: Box<[Slot<V>]>,
     mask: usize,
-    /// Bit `n` set when some name is `n` bytes long (names up to 63 bytes).
-    lengths: u64,
-    /// Bit `b` set when some name starts with byte `b`.
-    firsts: [u64; 4],
+    shift: u32,
+    /// Bit [`NameTable::filter_bit`] set for every name: most texts that are no name are
+    /// told apart by a single load (the value table is asked about every text).
+    filter: [u64; 8],
 }
 
-/// The first eight bytes of `bytes` (zero-padded) as a little-endian word, without a loop.
+/// A slot; vacant when `name` is empty.
+#[derive(Debug, Clone, Copy)]
+struct Slot<V: Copy> {
+    words: (u64, u64),
+    name: &'static [u8],
+    value: V,
+}
+
+/// Two words that, with the length, tell apart any two names of up to 16 bytes: the first
+/// and last eight bytes (for shorter names, overlapping four-byte or single-byte loads).
 #[inline]
-fn head_word(bytes: &[u8]) -> u64 {
+fn words(bytes: &[u8]) -> (u64, u64) {
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        return (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+    }
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        let (head, tail) = (u32::from_le_bytes(*head), u32::from_le_bytes(*tail));
+        return (u64::from(head) | (u64::from(tail) << 32), 0);
+    }
     let n = bytes.len();
-    if let Some(chunk) = bytes.first_chunk::<8>() {
-        return u64::from_le_bytes(*chunk);
-    }
-    // Two overlapping loads cover 2..=7 bytes; the overlap holds the same bytes.
-    if let (Some(lo), Some(hi)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-        let (lo, hi) = (u32::from_le_bytes(*lo), u32::from_le_bytes(*hi));
-        return u64::from(lo) | (u64::from(hi) << ((n - 4) * 8));
-    }
-    if let (Some(lo), Some(hi)) = (bytes.first_chunk::<2>(), bytes.last_chunk::<2>()) {
-        let (lo, hi) = (u16::from_le_bytes(*lo), u16::from_le_bytes(*hi));
-        return u64::from(lo) | (u64::from(hi) << ((n - 2) * 8));
-    }
-    bytes.first().map_or(0, |&b| u64::from(b))
-}
-
-/// The last eight bytes of `bytes` (zero-padded) as a little-endian word.
-#[inline]
-fn tail_word(bytes: &[u8]) -> u64 {
-    match bytes.last_chunk::<8>() {
-        Some(chunk) => u64::from_le_bytes(*chunk),
-        None => head_word(bytes),
-    }
+    let (a, b, c) = match *bytes {
+        [a] => (a, a, a),
+        [a, b] => (a, b, b),
+        [a, b, c, ..] => (a, b, c),
+        [] => return (0, 0),
+    };
+    (
+        u64::from(a) | (u64::from(b) << 8) | (u64::from(c) << 16) | ((n as u64) << 24),
+        0,
+    )
 }
 
 #[inline]
-fn name_hash(bytes: &[u8]) -> usize {
-    let mixed = (head_word(bytes) ^ tail_word(bytes).rotate_left(29) ^ bytes.len() as u64)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 32) as usize
+fn fingerprint_hash((head, tail): (u64, u64), len: usize) -> u64 {
+    (head ^ tail.rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// Equality of two names, by eight-byte words.
-#[inline]
-fn same_name(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() || head_word(a) != head_word(b) || tail_word(a) != tail_word(b) {
-        return false;
-    }
-    // Head and tail words cover up to 16 bytes; longer names compare their middle too.
-    a.len() <= 16
-        || a[8..]
-            .chunks(8)
-            .zip(b[8..].chunks(8))
-            .all(|(x, y)| head_word(x) == head_word(y))
-}
-
-impl<V: Copy> NameTable<V> {
+impl<V: Copy + Default> NameTable<V> {
     /// A table of `entries`; the first entry of a name wins.
     fn new(entries: impl Iterator<Item = (&'static str, V)>) -> Self {
-        let entries: Vec<_> = entries.collect();
+        let entries: Vec<_> = entries.filter(|(name, _)| !name.is_empty()).collect();
         let size = (entries.len() * 2).next_power_of_two().max(16);
+        let vacant = Slot {
+            words: (0, 0),
+            name: &[],
+            value: V::default(),
+        };
         let mut table = Self {
-            slots: vec![None; size],
+            slots: vec![vacant; size].into_boxed_slice(),
             mask: size - 1,
-            lengths: 0,
-            firsts: [0; 4],
+            shift: 64 - size.trailing_zeros(),
+            filter: [0; 8],
         };
         for (name, value) in entries {
-            table.lengths |= 1u64.checked_shl(name.len() as u32).unwrap_or(0);
-            if let Some(&b) = name.as_bytes().first() {
-                table.firsts[usize::from(b >> 6)] |= 1 << (b & 63);
-            }
-            let mut at = name_hash(name.as_bytes()) & table.mask;
-            loop {
-                match &table.slots[at] {
-                    Some((key, _)) if same_name(key, name.as_bytes()) => break,
-                    Some(_) => at = (at + 1) & table.mask,
-                    None => {
-                        table.slots[at] = Some((name.as_bytes(), value));
-                        break;
-                    }
+            let name = name.as_bytes();
+            let bit = Self::filter_bit(name);
+            table.filter[bit / 64] |= 1 << (bit % 64);
+            let words = words(name);
+            let mut at = table.home(words, name.len());
+            while let Some(slot) = table.slots.get_mut(at) {
+                if slot.name.is_empty() {
+                    *slot = Slot { words, name, value };
+                    break;
                 }
+                if slot.name == name {
+                    break;
+                }
+                at = (at + 1) & table.mask;
             }
         }
         table
     }
 
     #[inline]
+    fn home(&self, words: (u64, u64), len: usize) -> usize {
+        (fingerprint_hash(words, len) >> self.shift) as usize
+    }
+
+    #[inline]
     fn get(&self, name: &[u8]) -> Option<V> {
-        let first = *name.first()?;
-        let length_known = self.lengths & 1u64.checked_shl(name.len() as u32).unwrap_or(0) != 0;
-        if !length_known || self.firsts[usize::from(first >> 6)] & (1 << (first & 63)) == 0 {
+        if name.is_empty() {
             return None;
         }
-        let mut at = name_hash(name) & self.mask;
+        let words = words(name);
+        let mut at = self.home(words, name.len());
         loop {
-            match self.slots.get(at)? {
-                Some((key, value)) if same_name(key, name) => return Some(*value),
-                Some(_) => at = (at + 1) & self.mask,
-                None => return None,
+            let slot = self.slots.get(at)?;
+            if slot.words == words
+                && slot.name.len() == name.len()
+                && (name.len() <= 16 || slot.name.get(8..) == name.get(8..))
+            {
+                return Some(slot.value);
             }
+            if slot.name.is_empty() {
+                return None;
+            }
+            at = (at + 1) & self.mask;
         }
+    }
+
+    /// The filter bit of a name: from its length and first and last bytes.
+    #[inline]
+    fn filter_bit(name: &[u8]) -> usize {
+        let (first, last) = match name {
+            [first, .., last] => (*first, *last),
+            [only] => (*only, *only),
+            [] => (0, 0),
+        };
+        let key = u32::from(first) | (u32::from(last) << 8) | ((name.len() as u32) << 16);
+        (key.wrapping_mul(0x9E37_79B1) >> 23) as usize
+    }
+
+    /// False when `name` is certainly not in the table.
+    #[inline]
+    fn may_contain(&self, name: &[u8]) -> bool {
+        let bit = Self::filter_bit(name);
+        self.filter[bit / 64] & (1 << (bit % 64)) != 0
     }
 }
 
@@ -270,7 +313,7 @@ impl<V: Copy> NameTable<V> {
 const PAGES: usize = 12;
 
 /// Where a tag is written.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TagCode {
     /// Code page.
     pub(crate) page: u8,
@@ -286,7 +329,7 @@ pub(crate) struct Dictionary {
     by_token: Vec<Option<(&'static str, TextKind)>>,
     value_by_text: NameTable<u32>,
     /// The value tokens of one-byte values (`T`, `F`, ...), by byte.
-    value_by_byte: Vec<Option<u32>>,
+    value_by_byte: [Option<u32>; 256],
     values: Vec<Option<&'static str>>,
 }
 
@@ -316,7 +359,7 @@ impl Dictionary {
                 }),
         );
         let value_by_text = NameTable::new(values.iter().map(|&(index, text)| (text, index)));
-        let mut value_by_byte = vec![None; 256];
+        let mut value_by_byte = [None; 256];
         for &(index, text) in values.iter().rev() {
             if let [b] = text.as_bytes() {
                 value_by_byte[usize::from(*b)] = Some(index);
@@ -363,13 +406,20 @@ impl Dictionary {
     }
 
     /// The `EXT_T_0` index of a text, when the whole text is a predefined value.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn value_token(&self, text: &[u8]) -> Option<u32> {
         match text {
-            [b] => self.value_by_byte.get(usize::from(*b)).copied().flatten(),
-            _ if text.len() > 32 => None,
-            _ => self.value_by_text.get(text),
+            [b] => self.value_by_byte[usize::from(*b)],
+            [_, ..] if text.len() <= 32 && self.value_by_text.may_contain(text) => {
+                self.long_value_token(text)
+            }
+            _ => None,
         }
+    }
+
+    #[inline(never)]
+    fn long_value_token(&self, text: &[u8]) -> Option<u32> {
+        self.value_by_text.get(text)
     }
 
     /// The text of an `EXT_T_0` index.
@@ -438,6 +488,44 @@ mod tests {
     }
 
     #[test]
+    fn every_name_and_value_is_found() {
+        for v in Version::ALL {
+            let d = dictionary(v);
+            let (tags, values) = match v {
+                Version::V1_1 | Version::V1_2 => (csp12::TAGS, csp12::VALUES),
+                Version::V1_3 => (csp13::TAGS, csp13::VALUES),
+            };
+            for tag in tags {
+                if v == Version::V1_1 && tag.since_1_2 {
+                    continue;
+                }
+                let code = d.tag(tag.name).expect(tag.name);
+                let (name, _) = d.name(code.page, code.token).expect(tag.name);
+                assert_eq!(name, tag.name);
+                // Names differing in one byte, or one byte longer or shorter, are other names.
+                let mut other = tag.name.as_bytes().to_vec();
+                other.push(b'x');
+                assert!(
+                    d.by_name.get(&other).is_none()
+                        || tags.iter().any(|t| t.name.as_bytes() == other)
+                );
+                other.pop();
+                other.pop();
+                assert!(
+                    d.by_name.get(&other).is_none()
+                        || tags.iter().any(|t| t.name.as_bytes() == other)
+                );
+            }
+            for (index, text) in values {
+                let found = d.value_token(text.as_bytes()).expect(text);
+                assert_eq!(d.value(found), Some(*text), "{index:#x}");
+            }
+            assert!(d.tag("").is_none());
+            assert_eq!(d.value_token(b""), None);
+        }
+    }
+
+    #[test]
     fn namespaces_split_into_token_and_suffix() {
         assert_eq!(
             namespace_token("http://www.openmobilealliance.org/DTD/WV-CSP1.2"),
@@ -448,6 +536,20 @@ mod tests {
             Some((0x0C, "1.3"))
         );
         assert_eq!(namespace_token("http://example.com/x"), None);
+        assert_eq!(
+            namespace_token("http://www.wireless-village.org/TRC1.1"),
+            Some((0x07, "1.1"))
+        );
+        assert_eq!(
+            namespace_token("http://www.openmobilealliance.org/DTD/WV-CSP/1.2"),
+            None
+        );
+        for (token, prefix) in NAMESPACES {
+            assert_eq!(namespace_token(prefix), Some((*token, "")));
+            let value = format!("{prefix}1.3");
+            assert_eq!(namespace_token(&value), Some((*token, "1.3")));
+            assert_eq!(namespace_token(&value[..value.len() - 5]), None);
+        }
         assert_eq!(
             namespace_prefix(0x07),
             Some("http://www.wireless-village.org/TRC")
