@@ -240,6 +240,32 @@ fn unread_messages_expire_with_a_report() {
 }
 
 #[test]
+fn a_shorter_validity_expires_first_and_the_longer_one_later() {
+    let mut w = World::new(9);
+    let mut alice = w.online("alice", 0);
+    let bob = w.offline("bob", 1);
+    let mut ids = Vec::new();
+    for validity in [120, 60] {
+        let mut req = message(&[&id(&bob)], "stale", true);
+        req.message_info.validity = Some(validity);
+        let Primitive::SendMessageResponse(r) = w.call(&mut alice, req.into()) else {
+            panic!("response expected")
+        };
+        ids.push(r.message_id.expect("id").0);
+    }
+    w.sim.advance(61_000);
+    assert_eq!(w.reports(&mut alice), vec![(542, ids[1].clone())]);
+    w.sim.advance(30_000);
+    alice.call(&mut w.sim, KeepAliveRequest::default().into());
+    assert!(
+        w.reports(&mut alice).is_empty(),
+        "the longer one still waits"
+    );
+    w.sim.advance(30_000);
+    assert_eq!(w.reports(&mut alice), vec![(542, ids[0].clone())]);
+}
+
+#[test]
 fn block_beats_grant_and_a_grant_list_in_use_admits_only_granted() {
     let mut w = World::new(9);
     let mut alice = w.online("alice", 0);

@@ -21,6 +21,9 @@ use crate::routing::owner_of_key;
 use crate::shard::{Shard, ShardMsg};
 use crate::users::UserIdx;
 
+/// Stale entries the expiry queue may hold beyond its current ones before it is compacted.
+const EXPIRY_SLACK: usize = 1024;
+
 impl Shard {
     /// Milliseconds since the Unix epoch at `now`.
     pub(crate) fn wall_ms(&self, now: Millis) -> u64 {
@@ -113,8 +116,7 @@ impl Shard {
                 durable: online.is_empty(),
             });
         }
-        self.expiries
-            .push(Reverse((letter.expires_ms, idx, letter.id.clone())));
+        self.schedule_expiry(idx, letter.expires_ms);
         for slot in online.iter() {
             self.offer(slot, letter);
         }
@@ -264,19 +266,62 @@ impl Shard {
         }
     }
 
+    /// Makes sure the expiry queue looks at `idx`'s mailbox by `at` (wall-clock ms). The
+    /// queue holds at most one current entry per mailbox, so messages confirmed before they
+    /// expire cost it nothing; entries made stale by an earlier message are dropped when
+    /// they outnumber the current ones.
+    pub(crate) fn schedule_expiry(&mut self, idx: UserIdx, at: u64) {
+        let Some(mailbox) = self.mailbox_mut(idx) else {
+            return;
+        };
+        let had_entry = mailbox.expiry_at.is_some();
+        if !mailbox.schedule_expiry(at) {
+            return;
+        }
+        self.expiries.push(Reverse((at, idx)));
+        if !had_entry {
+            self.expiry_entries += 1;
+        }
+        if self.expiries.len() > 2 * self.expiry_entries + EXPIRY_SLACK {
+            let users = &self.users;
+            self.expiries.retain(|Reverse((at, idx))| {
+                users
+                    .user(*idx)
+                    .and_then(|u| u.im.as_deref())
+                    .is_some_and(|m| m.expiry_at == Some(*at))
+            });
+        }
+    }
+
     /// Messages past their validity: removed, and their senders told (542).
     pub(crate) fn expire_letters(&mut self, now: Millis) {
         let wall = self.wall_ms(now);
-        while let Some(Reverse((at, _, _))) = self.expiries.peek() {
+        while let Some(Reverse((at, _))) = self.expiries.peek() {
             if *at > wall {
                 break;
             }
-            let Some(Reverse((_, idx, id))) = self.expiries.pop() else {
+            let Some(Reverse((at, idx))) = self.expiries.pop() else {
                 break;
             };
+            let Some(mailbox) = self.mailbox_mut(idx) else {
+                continue;
+            };
+            let current = mailbox.expiry_at == Some(at);
+            mailbox.expiry_due(at);
+            let expired = mailbox.expired(wall);
+            if current {
+                self.expiry_entries = self.expiry_entries.saturating_sub(1);
+            }
             let recipient = self.users.user(idx).map(|u| u.id.to_string());
-            if let (Some(letter), Some(recipient)) = (self.remove_letter(idx, &id), recipient) {
-                self.report(&letter, &recipient, StatusCode::MessageExpired, None);
+            for id in expired {
+                if let (Some(letter), Some(recipient)) =
+                    (self.remove_letter(idx, &id), recipient.as_deref())
+                {
+                    self.report(&letter, recipient, StatusCode::MessageExpired, None);
+                }
+            }
+            if let Some(next) = self.mailbox_mut(idx).and_then(|m| m.next_expiry()) {
+                self.schedule_expiry(idx, next);
             }
         }
     }
@@ -285,7 +330,7 @@ impl Shard {
     pub(crate) fn next_expiry(&self) -> Option<Millis> {
         self.expiries
             .peek()
-            .map(|Reverse((at, _, _))| Millis(at.saturating_sub(self.epoch_ms)))
+            .map(|Reverse((at, _))| Millis(at.saturating_sub(self.epoch_ms)))
     }
 
     /// Stores a message (recovery).
@@ -294,8 +339,7 @@ impl Shard {
             return;
         };
         let letter = Arc::new(Letter::from_record(record));
-        self.expiries
-            .push(Reverse((letter.expires_ms, idx, letter.id.clone())));
+        self.schedule_expiry(idx, letter.expires_ms);
         if let Some(m) = self.mailbox_mut(idx) {
             m.take(&letter.id);
             m.push(Waiting {
@@ -362,5 +406,68 @@ impl ActiveSessions {
 
     fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.inline[..self.len].iter().chain(&self.more).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imps_protocol::common::{Recipient, User};
+    use imps_protocol::primitives::{MessageDelivered, MessageInfo, SendMessageRequest};
+    use imps_protocol::types::UserId;
+    use imps_protocol::{Primitive, TransactionMode, Version};
+
+    use crate::config::AccessConfig;
+    use crate::sim::{Sim, SimClient};
+
+    fn to(user: &str, text: &str) -> Primitive {
+        SendMessageRequest {
+            delivery_report: Some(false),
+            message_info: MessageInfo {
+                recipient: Some(Recipient {
+                    users: vec![User {
+                        user_id: UserId(format!("wv:{user}")),
+                        client_id: None,
+                        friendly_name: None,
+                    }],
+                    ..Recipient::default()
+                }),
+                ..MessageInfo::default()
+            },
+            content_data: Some(text.into()),
+        }
+        .into()
+    }
+
+    #[test]
+    fn confirmed_messages_leave_one_expiry_entry_per_mailbox() {
+        let mut sim = Sim::new(1, AccessConfig::default(), 7);
+        sim.add_user("alice", "pw");
+        sim.add_user("bob", "pw");
+        let mut alice = SimClient::new("alice", Version::V1_2);
+        let mut bob = SimClient::new("bob", Version::V1_2);
+        alice.login(&mut sim, "pw").expect("alice");
+        bob.login(&mut sim, "pw").expect("bob");
+        let mut confirmed = 0;
+        for i in 0..200 {
+            alice.call(&mut sim, to("bob", &format!("m{i}")));
+            let Some(polled) = bob.poll(&mut sim) else {
+                continue;
+            };
+            for t in polled.session.transactions {
+                if let Primitive::NewMessage(n) = t.content
+                    && let Some(id) = n.message_info.message_id
+                {
+                    let done = MessageDelivered { message_id: id };
+                    let tid = t.descriptor.id.map(|i| i.0);
+                    let m = bob.message(vec![(TransactionMode::Response, tid, done.into())]);
+                    bob.send(&mut sim, m);
+                    confirmed += 1;
+                }
+            }
+        }
+        assert_eq!(confirmed, 200);
+        let shard = sim.shard(0);
+        assert!(shard.expiries.len() <= 1, "{}", shard.expiries.len());
+        assert_eq!(shard.expiry_entries, shard.expiries.len());
     }
 }

@@ -141,6 +141,10 @@ pub struct Mailbox {
     pub recent_sends: VecDeque<(u64, Box<str>, Box<str>)>,
     /// Delivery reports waiting for the user to come online.
     pub reports: Vec<DeliveryReportRequest>,
+    /// When the shard's expiry queue next looks at this mailbox (wall-clock ms); `None`
+    /// when it has no entry for it. One entry per mailbox, not one per message: a message
+    /// confirmed at once leaves nothing behind.
+    pub expiry_at: Option<u64>,
 }
 
 impl Mailbox {
@@ -185,7 +189,39 @@ impl Mailbox {
         self.letters.is_empty()
             && self.reports.is_empty()
             && self.recent_sends.is_empty()
+            && self.expiry_at.is_none()
             && self.access == AccessListsRecord::default()
+    }
+
+    /// Asks for the expiry queue to look at this box by `at`: true when a new entry is
+    /// needed (none yet, or the one there comes later).
+    pub fn schedule_expiry(&mut self, at: u64) -> bool {
+        if self.expiry_at.is_some_and(|t| t <= at) {
+            return false;
+        }
+        self.expiry_at = Some(at);
+        true
+    }
+
+    /// The queue's entry for `at` came due: forgets it when it is the current one.
+    pub fn expiry_due(&mut self, at: u64) {
+        if self.expiry_at == Some(at) {
+            self.expiry_at = None;
+        }
+    }
+
+    /// The ids of the messages expired by `wall` (ms).
+    pub fn expired(&self, wall: u64) -> Vec<Box<str>> {
+        self.letters
+            .iter()
+            .filter(|w| w.letter.expires_ms <= wall)
+            .map(|w| w.letter.id.clone())
+            .collect()
+    }
+
+    /// When the next waiting message expires.
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.letters.iter().map(|w| w.letter.expires_ms).min()
     }
 }
 

@@ -148,8 +148,11 @@ pub struct Shard {
     held_mesh: VecDeque<(LogSeq, usize, ShardMsg)>,
     /// Wall-clock milliseconds at `Millis(0)` (set by the runtime).
     pub(crate) epoch_ms: u64,
-    /// Waiting messages by expiry: (ms since the epoch, recipient, MessageID).
-    pub(crate) expiries: BinaryHeap<Reverse<(u64, UserIdx, Box<str>)>>,
+    /// Mailboxes to look at for expired messages: (wall-clock ms, recipient); see
+    /// `Shard::schedule_expiry`.
+    pub(crate) expiries: BinaryHeap<Reverse<(u64, UserIdx)>>,
+    /// Entries of `expiries` that are some mailbox's current one.
+    pub(crate) expiry_entries: usize,
     /// MessageIDs: a random prefix per shard start and a counter.
     pub(crate) message_epoch: u32,
     pub(crate) next_message: u64,
@@ -201,6 +204,7 @@ impl Shard {
             held_mesh: VecDeque::new(),
             epoch_ms: 0,
             expiries: BinaryHeap::new(),
+            expiry_entries: 0,
             message_epoch: 0,
             next_message: 0,
             groups: HashMap::new(),
