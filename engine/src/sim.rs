@@ -104,7 +104,7 @@ impl Sim {
     pub fn take_wakes(&mut self) -> Vec<String> {
         self.take_cir_wakes()
             .into_iter()
-            .map(|w| w.session_id)
+            .map(|w| w.session_id.to_string())
             .collect()
     }
 

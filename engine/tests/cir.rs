@@ -224,9 +224,9 @@ fn sid(shard: usize, n: u8) -> String {
 
 fn wake(session: &str, version: Version, cookie: &str) -> CirWake {
     CirWake {
-        session_id: session.to_owned(),
+        session_id: session.into(),
         version,
-        cookie: cookie.to_owned(),
+        cookie: cookie.into(),
         udp: None,
         tcp: true,
         http: false,
@@ -381,7 +381,7 @@ fn sudp_datagram_from_the_owner_hub_only() {
             .unwrap();
         let s = sid(1, 9);
         let w = CirWake {
-            session_id: s.clone(),
+            session_id: s.as_str().into(),
             version: Version::V1_1,
             cookie: "cookie".into(),
             udp: Some(udp.local_addr().unwrap()),

@@ -1,254 +1,20 @@
-//! SSP federation between in-memory domains: a few `Federation`s wired by a tiny network that
-//! moves their POSTs, reports acknowledgements and failures, and a virtual clock. Each domain
-//! has a user directory that answers deliveries the way a shard would (200 and a delivery
-//! report for known users, 531 for unknown ones).
+//! SSP federation between in-memory domains (the network is in `federation_net`): handshake,
+//! IM with delivery reports, anti-spoofing, 405/501, dedupe, queueing, expiry and relay.
+
+mod federation_net;
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use federation_net::{
+    Net, config, delivered, live_pair_holding_a, pair, seed, send_results, take, triangle, url,
+};
 use imps_engine::federation::{
-    DeliveryReport, Event, Federation, FederationConfig, IncomingError, OutgoingMessage, PeerEntry,
-    QueueChange, RemovalReason, Transmit, TransmitKind,
+    DeliveryReport, Event, Federation, IncomingError, OutgoingMessage, PeerEntry, QueueChange,
+    RemovalReason, TransmitKind,
 };
 use imps_protocol::Limits;
-use imps_protocol::ssp::{SspMessage, Status, decode_ssp, encode_ssp_into};
-
-struct Node {
-    fed: Federation,
-    users: Vec<String>,
-    up: bool,
-    /// Keep this node's POSTs for the test to move by hand.
-    hold: bool,
-    events: Vec<Event>,
-    changes: Vec<QueueChange>,
-    errors: Vec<IncomingError>,
-}
-
-struct Net {
-    nodes: Vec<Node>,
-    now: Instant,
-}
-
-fn url(domain: &str) -> String {
-    format!("http://{domain}/ssp")
-}
-
-fn config(local: &str, peers: &[&str], routes: &[(&str, &str)]) -> FederationConfig {
-    let mut c = FederationConfig::new(local);
-    for p in peers {
-        c.peers
-            .push(PeerEntry::new(p, &url(p)).expect("peer entry"));
-    }
-    for (d, via) in routes {
-        c.routes
-            .push(format!("{d}={via}").parse().expect("route entry"));
-    }
-    c.queue_expiry = Duration::from_secs(600);
-    c
-}
-
-fn seed(n: u8) -> [u8; 32] {
-    [n; 32]
-}
-
-impl Net {
-    fn new(configs: Vec<(FederationConfig, &[&str])>) -> Self {
-        let nodes = configs
-            .into_iter()
-            .enumerate()
-            .map(|(i, (c, users))| Node {
-                fed: Federation::new(c, seed(i as u8 + 1)).expect("valid config"),
-                users: users.iter().map(|u| u.to_string()).collect(),
-                up: true,
-                hold: false,
-                events: Vec::new(),
-                changes: Vec::new(),
-                errors: Vec::new(),
-            })
-            .collect();
-        Self {
-            nodes,
-            now: Instant::now(),
-        }
-    }
-
-    fn index(&self, domain: &str) -> usize {
-        self.nodes
-            .iter()
-            .position(|n| n.fed.local_domain() == domain)
-            .expect("known domain")
-    }
-
-    fn node(&mut self, domain: &str) -> &mut Node {
-        let i = self.index(domain);
-        &mut self.nodes[i]
-    }
-
-    /// Posts `t` from node `from`: to the receiver if it is up, then the ack or failure back.
-    fn deliver(&mut self, from: usize, t: &Transmit) {
-        let to = self
-            .nodes
-            .iter()
-            .position(|n| url(n.fed.local_domain()) == t.url);
-        let now = self.now;
-        let accepted = match to {
-            Some(j) if self.nodes[j].up => {
-                match self.nodes[j].fed.handle_incoming(now, None, &t.body) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        self.nodes[j].errors.push(e);
-                        false
-                    }
-                }
-            }
-            _ => false,
-        };
-        let sender = &mut self.nodes[from].fed;
-        if t.kind == TransmitKind::Response {
-            return;
-        }
-        if accepted {
-            sender.handle_ack(now, &t.peer_domain, &t.transaction_id);
-        } else {
-            sender.handle_send_failed(now, &t.peer_domain, &t.transaction_id);
-        }
-    }
-
-    /// Plays the shards: answers deliveries from the user directory, keeps every event.
-    fn serve_events(&mut self) -> bool {
-        let now = self.now;
-        let mut any = false;
-        for node in &mut self.nodes {
-            while let Some(c) = node.fed.poll_queue_change() {
-                node.changes.push(c);
-            }
-            while let Some(e) = node.fed.poll_event() {
-                any = true;
-                if let Event::DeliverMessage(m) = &e {
-                    let known = m.recipients.iter().all(|r| node.users.contains(r));
-                    let code = if known { 200 } else { 531 };
-                    node.fed
-                        .answer_message(now, &m.inbound, Status::new(code), None);
-                    if known && m.delivery_report {
-                        for r in &m.recipients {
-                            let report = DeliveryReport {
-                                original_sender: m.sender.clone(),
-                                recipient: r.clone(),
-                                message_id: m.message_id.clone(),
-                                status: Status::new(200),
-                                delivery_time: Some("2026-11-30T16:00:00Z".into()),
-                            };
-                            let q = node.fed.send_delivery_report(now, &report);
-                            assert!(q.result.is_ok(), "report queued: {q:?}");
-                        }
-                    }
-                }
-                node.events.push(e);
-            }
-        }
-        any
-    }
-
-    /// Moves POSTs and events until nothing moves.
-    fn settle(&mut self) {
-        for _ in 0..10_000 {
-            let mut moved = self.serve_events();
-            for i in 0..self.nodes.len() {
-                if self.nodes[i].hold {
-                    continue;
-                }
-                while let Some(t) = self.nodes[i].fed.poll_transmit() {
-                    moved = true;
-                    self.deliver(i, &t);
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
-        panic!("the network does not settle");
-    }
-
-    /// Runs the clock forward by `d`, firing every timeout on the way.
-    fn advance(&mut self, d: Duration) {
-        let until = self.now + d;
-        for _ in 0..100_000 {
-            self.settle();
-            let now = self.now;
-            let next = self
-                .nodes
-                .iter()
-                .filter_map(|n| n.fed.next_timeout(now))
-                .min();
-            match next {
-                Some(t) if t <= until => {
-                    // A timeout that stays due after it ran must not stop the clock.
-                    self.now = if t > now {
-                        t
-                    } else {
-                        now + Duration::from_millis(1)
-                    };
-                    let now = self.now;
-                    for n in &mut self.nodes {
-                        n.fed.handle_timeout(now);
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.now = until;
-        let now = self.now;
-        for n in &mut self.nodes {
-            n.fed.handle_timeout(now);
-        }
-        self.settle();
-    }
-
-    fn send(&mut self, domain: &str, sender: &str, to: &str, report: bool) -> String {
-        let now = self.now;
-        let msg = OutgoingMessage {
-            sender: sender.into(),
-            recipients: vec![to.into()],
-            message_id: Some(format!("m-{to}")),
-            content_type: Some("text/plain".into()),
-            content: b"Hello".to_vec(),
-            delivery_report: report,
-            date_time: None,
-        };
-        let queued = self.node(domain).fed.send_message(now, &msg);
-        assert_eq!(queued.len(), 1);
-        queued[0].result.clone().expect("queued")
-    }
-}
-
-fn delivered(node: &Node) -> Vec<(String, Vec<String>, Vec<u8>)> {
-    node.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::DeliverMessage(m) => {
-                Some((m.sender.clone(), m.recipients.clone(), m.content.clone()))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-fn send_results(node: &Node) -> Vec<u16> {
-    node.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::SendResult(r) => Some(r.status.code),
-            _ => None,
-        })
-        .collect()
-}
-
-fn pair() -> Net {
-    Net::new(vec![
-        (config("a.test", &["b.test"], &[]), &["wv:alice@a.test"][..]),
-        (config("b.test", &["a.test"], &[]), &["wv:bob@b.test"][..]),
-    ])
-}
+use imps_protocol::ssp::{SspMessage, decode_ssp, encode_ssp_into};
 
 #[test]
 fn the_first_item_starts_a_handshake_that_brings_the_session_up() {
@@ -314,26 +80,6 @@ fn an_unknown_remote_user_is_answered_531() {
             .iter()
             .any(|e| matches!(e, Event::DeliveryReport(_)))
     );
-}
-
-/// Takes the next held POST of `domain` of the given kind, dropping the others.
-fn take(net: &mut Net, domain: &str, kind: TransmitKind) -> Transmit {
-    let node = net.node(domain);
-    loop {
-        let t = node.fed.poll_transmit().expect("a held POST");
-        if t.kind == kind {
-            return t;
-        }
-    }
-}
-
-/// Brings the a–b session up with one message, then holds a's POSTs.
-fn live_pair_holding_a() -> Net {
-    let mut net = pair();
-    net.send("a.test", "wv:alice", "wv:bob@b.test", false);
-    net.settle();
-    net.nodes[0].hold = true;
-    net
 }
 
 #[test]
@@ -474,20 +220,6 @@ fn the_queue_of_a_peer_is_bounded_507() {
         q[1].result,
         Err(imps_protocol::StatusCode::DomainNotSupported)
     );
-}
-
-fn triangle(b_routes: &[(&str, &str)]) -> Net {
-    Net::new(vec![
-        (
-            config("a.test", &["b.test"], &[("c.test", "b.test")]),
-            &["wv:alice@a.test"][..],
-        ),
-        (config("b.test", &["a.test", "c.test"], b_routes), &[][..]),
-        (
-            config("c.test", &["b.test"], &[("a.test", "b.test")]),
-            &["wv:carol@c.test"][..],
-        ),
-    ])
 }
 
 #[test]

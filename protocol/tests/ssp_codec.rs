@@ -486,3 +486,36 @@ fn unknown_entities_in_attributes_are_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn group_properties_request_and_response_round_trip() {
+    let request = session(
+        "<GetGroupPropsRequest groupID=\"wv:bob/chat@b.example\"><MetaInfo clientOriginated=\"Yes\">\
+         <Requestor serviceID=\"wv:@a.example\"><User userID=\"wv:alice@a.example\"/></Requestor>\
+         </MetaInfo></GetGroupPropsRequest>",
+    );
+    let message = decode_ssp(request.as_bytes(), &Limits::default()).expect("decodes");
+    let Content::GetGroupPropsRequest(r) = only_content(&message) else {
+        panic!("{message:?}")
+    };
+    assert_eq!(r.group_id, "wv:bob/chat@b.example");
+    assert_eq!(only_content(&message).check_origin("a.example"), Ok(()));
+    assert_eq!(
+        only_content(&message).check_origin("c.example"),
+        Err(StatusCode::AddressError)
+    );
+    let response = session(
+        "<GetGroupPropsResponse><Status code=\"200\"/><GroupProperties>\
+         <Property><Name>Topic</Name><Value>rust</Value></Property></GroupProperties>\
+         </GetGroupPropsResponse>",
+    );
+    let message = decode_ssp(response.as_bytes(), &Limits::default()).expect("decodes");
+    let again = decode_ssp(&encode_ssp(&message), &Limits::default()).expect("re-decodes");
+    assert_eq!(again, message);
+    let Content::GetGroupPropsResponse(r) = only_content(&message) else {
+        panic!("{message:?}")
+    };
+    assert_eq!(r.status.as_ref().map(|s| s.code), Some(200));
+    let props = r.group_properties.as_ref().expect("properties");
+    assert_eq!(props.elements().count(), 1);
+}

@@ -3,18 +3,19 @@
 //! coalesced: one per session until the client comes back.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use imps_protocol::Version;
 
 /// A wake-up for one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CirWake {
-    /// The SessionID (text).
-    pub session_id: String,
+    /// The SessionID (text), shared with the session.
+    pub session_id: Arc<str>,
     /// The CSP version the client speaks (`WVCI <version> <cookie>`).
     pub version: Version,
-    /// The client's SessionCookie.
-    pub cookie: String,
+    /// The client's SessionCookie, shared with the session.
+    pub cookie: Arc<str>,
     /// Where a standalone-UDP wake-up goes (the client's address with its UDPPort), when
     /// the client agreed to SUDP.
     pub udp: Option<SocketAddr>,

@@ -199,12 +199,14 @@ impl Shard {
             .unwrap_or(self.config.keep_alive_default_s)
             .clamp(self.config.keep_alive_min_s, self.config.keep_alive_max_s);
         let key = SessionKey::random(&mut self.rng);
+        let id_text: std::sync::Arc<str> = key.to_text(self.id).into();
         let slot = self.sessions.insert(Session {
             key,
+            id_text: id_text.clone(),
             user: idx,
             client: client.into_boxed_str(),
             version,
-            cookie: req.session_cookie.clone().into_boxed_str(),
+            cookie: req.session_cookie.as_str().into(),
             keep_alive_s: ka,
             last_active: now,
             state: SessionState::Active,
@@ -229,7 +231,7 @@ impl Shard {
         LoginResponse {
             client_id: req.client_id.clone(),
             result,
-            session_id: Some(SessionId(key.to_text(self.id))),
+            session_id: Some(SessionId(id_text.to_string())),
             keep_alive_time: Some(ka),
             capability_request: Some(true),
             ..LoginResponse::default()

@@ -62,8 +62,10 @@ pub struct Session {
     pub client: Box<str>,
     /// The CSP version the client speaks.
     pub version: Version,
+    /// The SessionID's text (held for wake-ups, which name the session).
+    pub id_text: std::sync::Arc<str>,
     /// The client's SessionCookie (echoed in CIR).
-    pub cookie: Box<str>,
+    pub cookie: std::sync::Arc<str>,
     /// Seconds of inactivity allowed.
     pub keep_alive_s: u32,
     /// Time of the last request.

@@ -32,33 +32,51 @@ impl SessionKey {
 }
 
 /// Splits a session ID's text into its shard and key. `None` when it is not one of ours.
+/// On the path of every request (twice: routing, then the session lookup), hence the table.
 pub fn parse_session_id(text: &str) -> Option<(usize, SessionKey)> {
-    let (shard, hex) = text.trim().split_once('-')?;
-    if shard.is_empty() || shard.len() > 5 || !shard.bytes().all(|b| b.is_ascii_digit()) {
+    let text = text.trim_ascii().as_bytes();
+    // The key is the last 32 bytes, after a '-' and 1 to 5 digits.
+    let split = text.len().checked_sub(33)?;
+    let (shard, rest) = text.split_at(split);
+    let (&dash, hex) = rest.split_first()?;
+    if dash != b'-' || shard.is_empty() || shard.len() > 5 {
         return None;
     }
-    let shard: usize = shard.parse().ok()?;
-    let hex = hex.as_bytes();
-    if hex.len() != 32 {
-        return None;
+    let mut n = 0usize;
+    for &b in shard {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + usize::from(d);
     }
     let mut key = [0u8; 16];
-    for (i, pair) in hex.chunks_exact(2).enumerate() {
-        let hi = hex_digit(pair[0])?;
-        let lo = hex_digit(pair[1])?;
-        key[i] = (hi << 4) | lo;
+    let mut bad = 0u8;
+    for (k, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
+        let hi = HEX_VALUE[usize::from(pair[0])];
+        let lo = HEX_VALUE[usize::from(pair[1])];
+        bad |= (hi | lo) & 0x80;
+        *k = (hi << 4) | (lo & 0x0F);
     }
-    Some((shard, SessionKey(key)))
+    (bad == 0).then_some((n, SessionKey(key)))
 }
 
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// The value of each hex digit byte; 0x80 for bytes that are not one.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -82,6 +100,13 @@ mod tests {
             "1-zz",
             &text[..text.len() - 1],
             "999999-00",
+            "999999-9f86d081884c7d659a2feaa0c55ad015",
+            "1-9f86d081884c7d659a2feaa0c55ad01g",
+            "1-9f86d081884c7d659a2feaa0c55ad01\u{e9}",
+            "1-9f86d081884c7d659a2feaa0c55ad0\u{e9}",
+            "1+9f86d081884c7d659a2feaa0c55ad015",
+            "a-9f86d081884c7d659a2feaa0c55ad015",
+            "-9f86d081884c7d659a2feaa0c55ad015",
         ] {
             assert_eq!(parse_session_id(bad), None, "{bad}");
         }

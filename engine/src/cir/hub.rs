@@ -391,7 +391,7 @@ mod tests {
             }
         );
         assert!(rx[0].is_empty());
-        assert_eq!(rx[1].try_recv().unwrap().session_id, S1);
+        assert_eq!(&*rx[1].try_recv().unwrap().session_id, S1);
         assert_eq!(
             tx.send(wake("junk", false)),
             Broadcast {
@@ -399,7 +399,7 @@ mod tests {
                 dropped: 0
             }
         );
-        assert_eq!(rx[0].try_recv().unwrap().session_id, "junk");
+        assert_eq!(&*rx[0].try_recv().unwrap().session_id, "junk");
         assert_eq!(
             tx.send(wake("7-00000000000000000000000000000001", false)),
             Broadcast {

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use imps_protocol::Limits;
+use imps_protocol::ssp::extension::{FeatureGroup, Features};
 use imps_protocol::ssp::handshake::DEFAULT_TIME_TO_LIVE;
 use imps_protocol::ssp::routing::{Route, RouteError, ServiceTable};
 
@@ -174,6 +175,14 @@ pub struct FederationConfig {
     pub relay_capacity: usize,
     /// Bounds for decoding received messages.
     pub limits: Limits,
+    /// The feature groups we offer peers in the service agreement (default: fundamental,
+    /// presence, IM, groups, user profiles).
+    pub offered: Features,
+    /// Most request transactions sent to a peer in one POST.
+    pub batch_size: usize,
+    /// How long presence notifications for a domain are collected before they are sent
+    /// (zero: at once, unbatched).
+    pub presence_delay: Duration,
 }
 
 impl FederationConfig {
@@ -190,6 +199,15 @@ impl FederationConfig {
             dedupe_capacity: 65_536,
             relay_capacity: 65_536,
             limits: Limits::default(),
+            offered: Features::groups([
+                FeatureGroup::Fundamental,
+                FeatureGroup::Presence,
+                FeatureGroup::Im,
+                FeatureGroup::Group,
+                FeatureGroup::UserProfile,
+            ]),
+            batch_size: 50,
+            presence_delay: Duration::from_millis(500),
         }
     }
 

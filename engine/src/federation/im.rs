@@ -109,7 +109,23 @@ pub(crate) fn is_of_domain(id: &str, domain: &str) -> bool {
     domain_of_id(id).is_none_or(|d| d.eq_ignore_ascii_case(domain))
 }
 
-/// The `SendMessageRequest` for one recipient.
+/// True for a group id (`wv:owner/name@domain`, `wv:/name@domain`): a `/` before the `@`.
+pub(crate) fn is_group_id(id: &str) -> bool {
+    let local = id.split('@').next().unwrap_or("");
+    local.contains('/')
+}
+
+/// The group a `SendMessageRequest` is for, if its recipients name one.
+pub(crate) fn group_of(r: &SendMessageRequest) -> Option<String> {
+    r.message_info
+        .recipients
+        .iter()
+        .flat_map(|p| p.group_ids.iter())
+        .next()
+        .cloned()
+}
+
+/// The `SendMessageRequest` for one recipient (a user, or a group).
 pub(crate) fn request(
     msg: &OutgoingMessage,
     sender: &str,
@@ -127,7 +143,14 @@ pub(crate) fn request(
             message_id: msg.message_id.clone(),
             content_type: msg.content_type.clone(),
             content_size: u32::try_from(msg.content.len()).ok(),
-            recipients: vec![Party::user(recipient)],
+            recipients: vec![if is_group_id(recipient) {
+                Party {
+                    group_ids: vec![recipient.to_owned()],
+                    ..Party::default()
+                }
+            } else {
+                Party::user(recipient)
+            }],
             sender: Some(Sender::User(User::new(sender))),
             date_time: msg.date_time.clone(),
             ..MessageInfo::default()

@@ -12,8 +12,12 @@ use imps_protocol::ssp::{
     domain_of_id, domain_of_service_id,
 };
 
+use imps_protocol::ssp::extension::FeatureGroup;
+
+use super::agreement;
 use super::im::{self, InboundId};
 use super::queue::{ItemOrigin, QueueChange, RemovalReason};
+use super::request::RemoteRequest;
 use super::{Awaiting, Event, Federation, IncomingError, TransmitKind, status};
 
 impl Federation {
@@ -220,9 +224,17 @@ impl Federation {
         if let Err(code) = t.check_origin(peer) {
             return Some(Content::Status(status(code)));
         }
+        if let Some(feature) = agreement::feature_of(&t.content)
+            && !self.accepts(peer, &feature)
+        {
+            return Some(Content::Status(status(StatusCode::ServiceNotAgreed)));
+        }
         let local = self.config.local_domain.clone();
         match &t.content {
             Content::SendMessageRequest(r) => {
+                if let Some(group) = im::group_of(r) {
+                    return self.on_group_message(now, peer, t, group);
+                }
                 let (users, domain) = im::recipients(r);
                 let Some(domain) = domain else {
                     return Some(Content::Status(status(StatusCode::InvalidParameter)));
@@ -263,15 +275,28 @@ impl Federation {
                     }
                 }
             }
+            Content::ServiceRequest(r) => Some(self.on_service_request(peer, r)),
             Content::Unknown(u) => Some(Content::Status(status(u.status()))),
             Content::Invalid(i) => Some(Content::Status(status(i.error.status()))),
-            _ => Some(Content::Status(status(StatusCode::NotImplemented))),
+            other => match RemoteRequest::from_content(other) {
+                Some(Ok(request)) => self.on_remote_request(now, peer, t, request),
+                Some(Err(code)) => Some(Content::Status(status(code))),
+                None => Some(Content::Status(status(StatusCode::NotImplemented))),
+            },
         }
+    }
+
+    /// True when `peer` may send requests of `feature` (the agreement, or our offer while
+    /// none was made).
+    fn accepts(&self, peer: &str, feature: &FeatureGroup) -> bool {
+        self.peers
+            .get(peer)
+            .is_some_and(|l| l.agreement.allows(&self.config.offered, feature))
     }
 
     /// Relays `t` (from `peer`) towards `domain`: 516 for no route or a loop, 507 when the
     /// next hop's queue is full.
-    fn relay(
+    pub(super) fn relay(
         &mut self,
         now: Instant,
         peer: &str,

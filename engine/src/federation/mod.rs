@@ -35,36 +35,56 @@
 //! unknown user, 901, 405/501, 516 from a relay that has no route or sees a loop), 503 when
 //! the item expired unacknowledged in the queue, 504 when it was acknowledged but no answer
 //! came before its expiry. [`Federation::send_message`] refuses at once with 516 (no route),
-//! 507 (peer queue full) or 402 (not a remote user). Only `SendMessageRequest` and
-//! `DeliveryStatusReport` are handled so far; other relay primitives get 501.
+//! 507 (peer queue full), 506 (feature not agreed) or 402 (not a remote user).
+//!
+//! The other services (`services`: presence, invitations, groups in another domain, user
+//! profiles) travel the same way: [`Federation::request`] queues a local user's
+//! [`RemoteRequest`], its outcome comes back as [`Event::RequestResult`]; a remote user's
+//! request becomes [`Event::Request`] (answer with [`Federation::answer_request`]), a
+//! one-way notice [`Event::Notice`]. Presence notifications are batched per destination
+//! domain (`presence`). After each handshake both sides agree on the feature groups they
+//! use (`agreement`); requests outside the agreement get 506. Due request transactions for
+//! one peer leave together, up to `batch_size` per POST (several `Transaction`s in one
+//! `Session` block); acknowledging or failing the POST's `transaction_id` settles all of them.
 //!
 //! Handshake collisions (both sides initiate) are settled by the protocol module: the
 //! smaller domain name stays initiator, the other's step 1 is refused, and the other becomes
 //! responder (its own attempt is dropped, not retried, while the peer's handshake runs).
 
+mod agreement;
+mod answer;
 pub mod config;
 pub mod im;
 mod inbound;
+mod presence;
 pub mod queue;
+pub mod request;
+mod services;
+mod transmit;
+mod wire;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use imps_protocol::StatusCode;
+use imps_protocol::ssp::extension::Features;
 use imps_protocol::ssp::handshake::{HandshakeError, PeerConfig, PeerSessions};
 use imps_protocol::ssp::routing::{Leg, ServiceTable, TransactionTable};
 use imps_protocol::ssp::transaction::{DedupeTable, TransactionIds};
-use imps_protocol::ssp::{
-    Content, Mode, SessionBlock, SspError, SspMessage, Status, Transaction, domain_of_id,
-    encode_ssp_into,
-};
+use imps_protocol::ssp::{Content, Mode, SspError, Status, Transaction, domain_of_id};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 pub use config::{ConfigError, FederationConfig, PeerEntry, RetryPolicy, RouteEntry};
 pub use im::{DeliveryReport, InboundId, IncomingMessage, OutgoingMessage, SendResult};
 pub use queue::{ItemOrigin, QueueChange, QueuedItem, RemovalReason};
+pub use request::{
+    Answer, GroupChangeAction, GroupJoin, GroupNotice, IncomingNotice, IncomingRequest, Invitation,
+    InvitationAnswer, InvitationCancel, RemoteRequest, RequestResult,
+};
 
+use agreement::Agreement;
+use presence::PresenceBatches;
 use queue::{PeerQueue, later};
 
 /// What a [`Transmit`] carries.
@@ -72,8 +92,9 @@ use queue::{PeerQueue, later};
 pub enum TransmitKind {
     /// A handshake step.
     Setup,
-    /// A queued request: report its fate with [`Federation::handle_ack`] or
-    /// [`Federation::handle_send_failed`].
+    /// Queued requests (one, or up to `batch_size` in one `Session` block): report the
+    /// POST's fate with [`Federation::handle_ack`] or [`Federation::handle_send_failed`] and
+    /// its `transaction_id`, which settles every request it carries.
     Request,
     /// An answer to the peer's request (fire and forget: the peer retries its request).
     Response,
@@ -110,6 +131,24 @@ pub enum Event {
     PeerUp {
         /// The peer.
         peer: String,
+    },
+    /// Deliver a message from a remote user to a local group (`recipients` holds the group
+    /// id), then call [`Federation::answer_message`].
+    DeliverGroupMessage(IncomingMessage),
+    /// A remote user's request for local users or groups (presence subscription or fetch,
+    /// invitation, join, ...): answer it with [`Federation::answer_request`].
+    Request(IncomingRequest),
+    /// A notice for local users (presence values, an invitation's answer or cancel, a
+    /// removal from or change of a remote group); already answered.
+    Notice(IncomingNotice),
+    /// The outcome of a local [`Federation::request`] (or of a batched presence notice).
+    RequestResult(RequestResult),
+    /// The feature groups agreed with the peer (service agreement, after each handshake).
+    Agreed {
+        /// The peer.
+        peer: String,
+        /// The agreed groups.
+        features: Features,
     },
 }
 
@@ -164,6 +203,7 @@ struct PeerLink {
     queue: PeerQueue,
     handshake: Handshake,
     up: bool,
+    agreement: Agreement,
 }
 
 /// A request acknowledged by the peer's transport, waiting for its SSP answer.
@@ -183,6 +223,11 @@ pub struct Federation {
     relays: TransactionTable,
     awaiting: HashMap<(String, String), Awaiting>,
     inbound: HashMap<InboundId, Instant>,
+    /// Requests handed to the shards, waiting for [`Federation::answer_request`].
+    pending: HashMap<InboundId, (Instant, RemoteRequest)>,
+    presence: PresenceBatches,
+    /// POSTs that carried several requests: (peer, first transaction id) → when, the others.
+    batches: HashMap<(String, String), (Instant, Vec<String>)>,
     ids: TransactionIds,
     rng: ChaCha20Rng,
     transmits: VecDeque<Transmit>,
@@ -211,6 +256,7 @@ impl Federation {
                     queue: PeerQueue::default(),
                     handshake: Handshake::default(),
                     up: false,
+                    agreement: Agreement::default(),
                 },
             );
         }
@@ -226,6 +272,9 @@ impl Federation {
             peers,
             awaiting: HashMap::new(),
             inbound: HashMap::new(),
+            pending: HashMap::new(),
+            presence: PresenceBatches::default(),
+            batches: HashMap::new(),
             ids,
             rng,
             transmits: VecDeque::new(),
@@ -246,11 +295,11 @@ impl Federation {
             .is_some_and(|s| s.live(now).is_some())
     }
 
-    /// Items queued for `peer` (not yet acknowledged).
+    /// Items queued for `peer` (not yet acknowledged; the agreement request not counted).
     pub fn queued(&self, peer: &str) -> usize {
         self.peers
             .get(&peer.to_ascii_lowercase())
-            .map_or(0, |p| p.queue.len())
+            .map_or(0, |p| p.queue.count(|i| i.origin != ItemOrigin::Agreement))
     }
 
     /// The next POST to make.
@@ -335,17 +384,20 @@ impl Federation {
     /// `Response` carries the peer's transaction id, which may equal one of ours.
     pub fn handle_ack(&mut self, now: Instant, peer: &str, transaction_id: &str) {
         let peer = peer.to_ascii_lowercase();
-        let Some(link) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        if let Some(item) = link.queue.remove(transaction_id) {
-            self.changes.push_back(QueueChange::Removed {
-                peer: peer.clone(),
-                transaction_id: transaction_id.to_owned(),
-                reason: RemovalReason::Acknowledged,
-            });
-            self.awaiting
-                .insert((peer.clone(), transaction_id.to_owned()), Awaiting { item });
+        for tid in self.batch_of(&peer, transaction_id) {
+            let Some(link) = self.peers.get_mut(&peer) else {
+                return;
+            };
+            if let Some(item) = link.queue.remove(&tid) {
+                if item.origin != ItemOrigin::Agreement {
+                    self.changes.push_back(QueueChange::Removed {
+                        peer: peer.clone(),
+                        transaction_id: tid.clone(),
+                        reason: RemovalReason::Acknowledged,
+                    });
+                }
+                self.awaiting.insert((peer.clone(), tid), Awaiting { item });
+            }
         }
         self.drive(now);
     }
@@ -356,6 +408,7 @@ impl Federation {
     pub fn handle_send_failed(&mut self, now: Instant, peer: &str, transaction_id: &str) {
         let peer = peer.to_ascii_lowercase();
         let retry = self.config.retry;
+        let batch = self.batch_of(&peer, transaction_id);
         let Some(link) = self.peers.get_mut(&peer) else {
             return;
         };
@@ -364,7 +417,9 @@ impl Federation {
             link.handshake.failures += 1;
             link.handshake.retry_at = Some(later(now, retry.backoff(link.handshake.failures)));
         } else {
-            link.queue.fail(now, transaction_id, &retry);
+            for tid in batch {
+                link.queue.fail(now, &tid, &retry);
+            }
         }
         self.drive(now);
     }
@@ -390,6 +445,7 @@ impl Federation {
         for a in self.awaiting.values() {
             at(Some(a.item.expires_at));
         }
+        at(self.presence.next_flush(self.config.presence_delay));
         next
     }
 
@@ -402,11 +458,13 @@ impl Federation {
             expired.extend(link.queue.expire(now, &retry));
         }
         for item in expired {
-            self.changes.push_back(QueueChange::Removed {
-                peer: item.peer.clone(),
-                transaction_id: item.transaction_id().to_owned(),
-                reason: RemovalReason::Expired,
-            });
+            if item.origin != ItemOrigin::Agreement {
+                self.changes.push_back(QueueChange::Removed {
+                    peer: item.peer.clone(),
+                    transaction_id: item.transaction_id().to_owned(),
+                    reason: RemovalReason::Expired,
+                });
+            }
             self.fail_item(now, item, StatusCode::ServiceUnavailable);
         }
         let unanswered: Vec<(String, String)> = self
@@ -422,6 +480,11 @@ impl Federation {
         }
         let life = std::time::Duration::from_secs(u64::from(self.config.session_ttl));
         self.inbound.retain(|_, at| now < later(*at, life));
+        self.pending.retain(|_, (at, _)| now < later(*at, life));
+        let send_timeout = retry.send_timeout;
+        self.batches
+            .retain(|_, (at, _)| now < later(*at, send_timeout));
+        self.flush_presence_due(now, false);
         self.relays.expire(now);
         self.dedupe.expire(now);
         self.drive(now);
@@ -458,7 +521,8 @@ impl Federation {
         Ok(tid)
     }
 
-    /// Adds a request to `peer`'s queue (507 when full) and sends what can be sent.
+    /// Adds a request to `peer`'s queue (507 when full, 506 when its feature is not agreed)
+    /// and sends what can be sent.
     fn enqueue(
         &mut self,
         now: Instant,
@@ -466,13 +530,32 @@ impl Federation {
         transaction: Transaction,
         origin: ItemOrigin,
     ) -> Result<(), StatusCode> {
+        self.enqueue_item(now, peer, transaction, origin, true)
+    }
+
+    /// [`Federation::enqueue`], sending only when `send` (callers queueing several items
+    /// send once, so they share a POST).
+    fn enqueue_item(
+        &mut self,
+        now: Instant,
+        peer: &str,
+        transaction: Transaction,
+        origin: ItemOrigin,
+        send: bool,
+    ) -> Result<(), StatusCode> {
         let capacity = self.config.queue_capacity;
+        let offered = &self.config.offered;
         let link = self
             .peers
             .get_mut(peer)
             .ok_or(StatusCode::DomainNotSupported)?;
         if link.queue.len() >= capacity {
             return Err(StatusCode::MessageQueueFull);
+        }
+        if agreement::feature_of(&transaction.content)
+            .is_some_and(|f| !link.agreement.allows(offered, &f))
+        {
+            return Err(StatusCode::ServiceNotAgreed);
         }
         let item = QueuedItem {
             peer: peer.to_owned(),
@@ -484,7 +567,9 @@ impl Federation {
         link.queue.push(now, item.clone());
         self.changes
             .push_back(QueueChange::Enqueued(Box::new(item)));
-        self.drive(now);
+        if send {
+            self.drive(now);
+        }
         Ok(())
     }
 
@@ -507,6 +592,11 @@ impl Federation {
                 status: im::answer_status(&content),
             })),
             ItemOrigin::DeliveryReport { .. } => {}
+            ItemOrigin::Service(request) => self.complete_request(*request, content),
+            ItemOrigin::Agreement => {
+                let tid = item.transaction.transaction_id.clone();
+                self.on_agreement_answer(now, &item.peer, &tid, &content)
+            }
             ItemOrigin::Relay {
                 peer,
                 transaction_id,
@@ -517,115 +607,6 @@ impl Federation {
                 self.dedupe
                     .record_answer(&peer, &transaction_id, answer.clone());
                 self.answer(now, &peer, answer);
-            }
-        }
-    }
-
-    /// Sends an answer to `peer` in its live session (dropped without one: the peer retries
-    /// its request and gets the remembered answer).
-    fn answer(&mut self, now: Instant, peer: &str, answer: Transaction) {
-        let local = &self.config.local_domain;
-        let Some(sid) = self
-            .sessions
-            .session(peer, local)
-            .and_then(|s| s.live(now))
-            .map(|l| l.local_session_id.clone())
-        else {
-            return;
-        };
-        let tid = answer.transaction_id.clone();
-        self.push_session(peer, sid, vec![answer], tid, TransmitKind::Response);
-    }
-
-    /// Queues a POST of `transactions` in a `Session` block with id `session_id`.
-    fn push_session(
-        &mut self,
-        peer: &str,
-        session_id: String,
-        transactions: Vec<Transaction>,
-        transaction_id: String,
-        kind: TransmitKind,
-    ) {
-        let Some(link) = self.peers.get(peer) else {
-            return;
-        };
-        let mut body = Vec::new();
-        encode_ssp_into(
-            &SspMessage::Session(SessionBlock {
-                session_id,
-                transactions,
-            }),
-            &mut body,
-        );
-        self.transmits.push_back(Transmit {
-            peer_domain: peer.to_owned(),
-            url: link.url.clone(),
-            body,
-            transaction_id,
-            kind,
-        });
-    }
-
-    /// Queues a handshake step for `peer`; `initiated` when it is step 1 of our handshake.
-    fn push_setup(&mut self, peer: &str, message: &SspMessage, initiated: bool) {
-        let SspMessage::Setup(step) = message else {
-            return;
-        };
-        let Some(link) = self.peers.get_mut(peer) else {
-            return;
-        };
-        let mut body = Vec::new();
-        encode_ssp_into(message, &mut body);
-        if initiated {
-            link.handshake.initiated = Some(step.transaction_id.clone());
-        }
-        self.transmits.push_back(Transmit {
-            peer_domain: peer.to_owned(),
-            url: link.url.clone(),
-            body,
-            transaction_id: step.transaction_id.clone(),
-            kind: TransmitKind::Setup,
-        });
-    }
-
-    /// For every peer: send due items in a live session, or start a handshake when items wait
-    /// and none is under way (or the last attempt failed and its back-off is over).
-    fn drive(&mut self, now: Instant) {
-        let local = self.config.local_domain.clone();
-        let retry = self.config.retry;
-        let mut domains: Vec<String> = self.peers.keys().cloned().collect();
-        domains.sort();
-        for domain in domains {
-            let Some(session) = self.sessions.session_mut(&domain, &local) else {
-                continue;
-            };
-            let Some(link) = self.peers.get_mut(&domain) else {
-                continue;
-            };
-            let live = session.live(now).map(|l| l.local_session_id.clone());
-            let was_up = std::mem::replace(&mut link.up, live.is_some());
-            if let Some(sid) = live {
-                if !was_up {
-                    link.handshake = Handshake::default();
-                    self.events.push_back(Event::PeerUp {
-                        peer: domain.clone(),
-                    });
-                }
-                for t in link.queue.take_due(now, &retry) {
-                    let tid = t.transaction_id.clone();
-                    self.push_session(&domain, sid.clone(), vec![t], tid, TransmitKind::Request);
-                }
-                continue;
-            }
-            if link.queue.is_empty() {
-                continue;
-            }
-            let failed = link.handshake.retry_at.is_some();
-            let due = link.handshake.retry_at.is_none_or(|t| now >= t);
-            if (!session.is_handshaking() || failed) && due {
-                link.handshake.retry_at = None;
-                let step = session.initiate(now, &mut self.rng);
-                self.push_setup(&domain, &step, true);
             }
         }
     }

@@ -40,6 +40,11 @@ pub enum ItemOrigin {
         /// The message.
         message_id: Option<String>,
     },
+    /// A request of a local user (or a notice of the local server) for another domain; its
+    /// outcome is reported as [`super::Event::RequestResult`].
+    Service(Box<super::request::RemoteRequest>),
+    /// Our service agreement request to the peer (session-scoped, never in the durable log).
+    Agreement,
     /// A request of another domain that we relay; its answer goes back to `peer` under
     /// `transaction_id`.
     Relay {
@@ -81,6 +86,8 @@ pub enum RemovalReason {
     Answered,
     /// It expired unacknowledged.
     Expired,
+    /// The peer's agreement does not cover its feature group (failed with 506).
+    Refused,
 }
 
 /// A change of a peer queue, as a record a log can keep.
@@ -126,6 +133,11 @@ impl PeerQueue {
         self.entries.len()
     }
 
+    /// The items for which `pred` holds.
+    pub(crate) fn count(&self, pred: impl Fn(&QueuedItem) -> bool) -> usize {
+        self.entries.iter().filter(|e| pred(&e.item)).count()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -140,10 +152,42 @@ impl PeerQueue {
         });
     }
 
-    /// The items due at `now` and not expired, marked in flight until `now + send_timeout`.
-    pub(crate) fn take_due(&mut self, now: Instant, retry: &RetryPolicy) -> Vec<Transaction> {
+    /// Adds an item ahead of the others, due at once.
+    pub(crate) fn push_front(&mut self, now: Instant, item: QueuedItem) {
+        self.entries.push_front(Entry {
+            item,
+            failures: 0,
+            next_attempt: now,
+            in_flight_until: None,
+        });
+    }
+
+    /// Removes and returns the items not in flight for which `pred` holds.
+    pub(crate) fn remove_where(&mut self, pred: impl Fn(&QueuedItem) -> bool) -> Vec<QueuedItem> {
+        let mut removed = Vec::new();
+        self.entries.retain(|e| {
+            let gone = e.in_flight_until.is_none() && pred(&e.item);
+            if gone {
+                removed.push(e.item.clone());
+            }
+            !gone
+        });
+        removed
+    }
+
+    /// The items due at `now` and not expired (only the one with id `only`, when given),
+    /// marked in flight until `now + send_timeout`.
+    pub(crate) fn take_due(
+        &mut self,
+        now: Instant,
+        retry: &RetryPolicy,
+        only: Option<&str>,
+    ) -> Vec<Transaction> {
         let mut due = Vec::new();
         for e in &mut self.entries {
+            if only.is_some_and(|tid| tid != e.item.transaction.transaction_id) {
+                continue;
+            }
             if e.in_flight_until.is_none() && e.next_attempt <= now && now < e.item.expires_at {
                 e.in_flight_until = Some(later(now, retry.send_timeout));
                 due.push(e.item.transaction.clone());
@@ -237,13 +281,16 @@ mod tests {
         let t0 = Instant::now();
         let mut q = PeerQueue::default();
         q.push(t0, item(t0, "1"));
-        assert_eq!(q.take_due(t0, &retry).len(), 1);
-        assert!(q.take_due(t0, &retry).is_empty(), "in flight");
+        assert_eq!(q.take_due(t0, &retry, None).len(), 1);
+        assert!(q.take_due(t0, &retry, None).is_empty(), "in flight");
         assert!(q.fail(t0, "1", &retry));
         assert_eq!(q.next_timeout(true), Some(t0 + Duration::from_secs(10)));
-        assert!(q.take_due(t0 + Duration::from_secs(9), &retry).is_empty());
+        assert!(
+            q.take_due(t0 + Duration::from_secs(9), &retry, None)
+                .is_empty()
+        );
         let t1 = t0 + Duration::from_secs(10);
-        assert_eq!(q.take_due(t1, &retry).len(), 1);
+        assert_eq!(q.take_due(t1, &retry, None).len(), 1);
         // The send timeout counts as the second failure: 20 s.
         let t2 = t1 + retry.send_timeout;
         assert!(q.expire(t2, &retry).is_empty());

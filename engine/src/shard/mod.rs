@@ -400,7 +400,6 @@ impl Shard {
 
     /// Wakes the client of `slot` unless it was woken and has not come back since.
     pub(crate) fn wake(&mut self, slot: u32) {
-        let shard = self.id;
         let Some(s) = self.sessions.get_mut(slot) else {
             return;
         };
@@ -415,9 +414,9 @@ impl Shard {
             _ => None,
         };
         let wake = CirWake {
-            session_id: s.key.to_text(shard),
+            session_id: s.id_text.clone(),
             version: s.version,
-            cookie: s.cookie.to_string(),
+            cookie: s.cookie.clone(),
             udp,
             tcp: agreed("STCP"),
             http: agreed("SHTTP"),

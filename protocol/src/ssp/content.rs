@@ -12,11 +12,11 @@ use super::joined::GetJoinedUsersResponse;
 use super::message::{InvalidPrimitive, UnknownPrimitive};
 use super::names::el;
 use super::relay::{
-    CancelInviteRequest, DeliveryStatusReport, GetGroupSubStatusResponse, GetPresenceRequest,
-    GetPresenceResponse, GroupChangeNotice, GroupChangeSubscription, InviteRequest, InviteResponse,
-    JoinGroupRequest, JoinGroupResponse, LeaveGroupIndication, LeaveGroupRequest,
-    PresenceNotification, SendMessageRequest, SendMessageResponse, SubscribeRequest,
-    UnsubscribeRequest,
+    CancelInviteRequest, DeliveryStatusReport, GetGroupPropsRequest, GetGroupPropsResponse,
+    GetGroupSubStatusResponse, GetPresenceRequest, GetPresenceResponse, GroupChangeNotice,
+    GroupChangeSubscription, InviteRequest, InviteResponse, JoinGroupRequest, JoinGroupResponse,
+    LeaveGroupIndication, LeaveGroupRequest, PresenceNotification, SendMessageRequest,
+    SendMessageResponse, SubscribeRequest, UnsubscribeRequest,
 };
 use super::tree::Writer;
 
@@ -115,6 +115,10 @@ content! {
     GetGroupSubStatusRequest(GroupChangeSubscription) = el::GET_GROUP_SUB_STATUS_REQUEST,
     /// `GetGroupSubStatusResponse`.
     GetGroupSubStatusResponse(GetGroupSubStatusResponse) = el::GET_GROUP_SUB_STATUS_RESPONSE,
+    /// `GetGroupPropsRequest`.
+    GetGroupPropsRequest(GetGroupPropsRequest) = el::GET_GROUP_PROPS_REQUEST,
+    /// `GetGroupPropsResponse`.
+    GetGroupPropsResponse(GetGroupPropsResponse) = el::GET_GROUP_PROPS_RESPONSE,
     /// `GetJoinedUsersRequest`.
     GetJoinedUsersRequest(GroupChangeSubscription) = el::GET_JOINED_USERS_REQUEST,
     /// `GetJoinedUsersResponse`.
@@ -147,6 +151,7 @@ impl Content {
             Self::CancelInviteRequest(r) => r.meta_info.as_ref(),
             Self::JoinGroupRequest(r) => r.meta_info.as_ref(),
             Self::LeaveGroupRequest(r) => r.meta_info.as_ref(),
+            Self::GetGroupPropsRequest(r) => r.meta_info.as_ref(),
             Self::SubscribeGroupChangeRequest(r)
             | Self::UnsubscribeGroupChangeRequest(r)
             | Self::GetGroupSubStatusRequest(r)

@@ -35,7 +35,7 @@
 //! | IM | `SendMessageRequest`, `SendMessageResponse`, `DeliveryStatusReport`, `MessageInfo`, `ContentData` |
 //! | Presence | `SubscribeRequest`, `UnsubscribeRequest`, `PresenceNotification`, `GetPresenceRequest`, `GetPresenceResponse`, `PresenceValue`, `AttributeList` |
 //! | Invitations | `InviteRequest`, `InviteResponse`, `CancelInviteRequest` |
-//! | Groups | `JoinGroupRequest`/`Response`, `LeaveGroupRequest`, `LeaveGroupIndication`, `(Un)SubscribeGroupChangeRequest`, `GetGroupSubStatusRequest`/`Response`, `GetJoinedUsersRequest`/`Response`, `GroupChangeNotice` |
+//! | Groups | `JoinGroupRequest`/`Response`, `LeaveGroupRequest`, `LeaveGroupIndication`, `(Un)SubscribeGroupChangeRequest`, `GetGroupSubStatusRequest`/`Response`, `GetJoinedUsersRequest`/`Response`, `GetGroupPropsRequest`/`Response`, `GroupChangeNotice` |
 //! | Extensions | `ServiceRequest`, `ServiceResponse`, `Features`/`Feature`/`Function`, `GetUserProfileRequest`/`Response`, `UpdateUserProfileRequest`, `UserProfile`/`Setting` |
 //!
 //! Presence attribute lists, group and own properties and welcome notes are CSP XML inside

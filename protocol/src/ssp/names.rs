@@ -182,6 +182,11 @@ pub mod el {
     /// Blocked users who left (CSP format inside).
     pub const LEFT_BLOCKED: &str = "LeftBlocked";
 
+    /// Ask for a group's properties.
+    pub const GET_GROUP_PROPS_REQUEST: &str = "GetGroupPropsRequest";
+    /// A group's properties.
+    pub const GET_GROUP_PROPS_RESPONSE: &str = "GetGroupPropsResponse";
+
     /// Ask for the users in a group.
     pub const GET_JOINED_USERS_REQUEST: &str = "GetJoinedUsersRequest";
     /// The users in a group.
@@ -232,8 +237,6 @@ pub mod el {
         "AddGroupMemberRequest",
         "RemoveGroupMemberRequest",
         "MemberAccessRequest",
-        "GetGroupPropsRequest",
-        "GetGroupPropsResponse",
         "SetGroupPropsRequest",
         "RejectListRequest",
         "RejectListResponse",

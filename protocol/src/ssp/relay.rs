@@ -433,3 +433,25 @@ primitive! {
         own_properties: one<Payload> = el::OWN_PROPERTIES;
     }
 }
+
+primitive! {
+    /// `GetGroupPropsRequest` (CSP GetGroupProps-Request), to the group's domain.
+    pub struct GetGroupPropsRequest {
+        /// The group.
+        group_id: attr_req = attr::GROUP_ID;
+        /// The asking user.
+        meta_info: one<MetaInfo> = el::META_INFO;
+    }
+}
+
+primitive! {
+    /// `GetGroupPropsResponse` (CSP GetGroupProps-Response).
+    pub struct GetGroupPropsResponse {
+        /// The outcome.
+        status: one<Status> = el::STATUS;
+        /// The group's properties (CSP format inside).
+        group_properties: one<Payload> = el::GROUP_PROPERTIES;
+        /// The asking user's own properties (CSP format inside).
+        own_properties: one<Payload> = el::OWN_PROPERTIES;
+    }
+}
