@@ -131,8 +131,8 @@ impl Shard {
         let Some(s) = self.sessions.get_mut(slot) else {
             return;
         };
-        let recipient = self.users.user(s.user).map(|u| u.id.to_string());
-        let info = letter.info(recipient.as_deref());
+        let recipient = self.users.user(s.user).map(|u| &*u.id);
+        let info = letter.info(recipient);
         let caps = s.caps.as_deref();
         let primitive = if caps.is_none_or(|c| c.push) && pushable(caps, letter) {
             NewMessage {

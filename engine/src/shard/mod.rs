@@ -426,9 +426,13 @@ impl Shard {
 
     /// A fresh server transaction ID.
     pub(crate) fn txn_id(&mut self) -> String {
+        use std::fmt::Write as _;
         let n = self.next_txn;
         self.next_txn += 1;
-        format!("s{}-{n}", self.id)
+        let mut id = String::with_capacity(24);
+        // Writing into a String cannot fail.
+        let _ = write!(id, "s{}-{n}", self.id);
+        id
     }
 }
 
