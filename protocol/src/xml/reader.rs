@@ -403,22 +403,7 @@ impl<'a> XmlReader<'a> {
                     return Err(DecodeError::Malformed("DOCTYPE inside an element".into()));
                 }
             };
-            if text.len() > self.limits.max_text {
-                return Err(DecodeError::TextTooLong {
-                    limit: self.limits.max_text,
-                });
-            }
-            match element.children.last_mut() {
-                Some(RawNode::Text(prev)) => {
-                    if prev.len() + text.len() > self.limits.max_text {
-                        return Err(DecodeError::TextTooLong {
-                            limit: self.limits.max_text,
-                        });
-                    }
-                    prev.push_str(&text);
-                }
-                _ => element.children.push(RawNode::Text(text.into_owned())),
-            }
+            self.push_raw_text(&mut element, text)?;
         }
     }
 
@@ -533,7 +518,7 @@ impl<'a> XmlReader<'a> {
                 Token::Text(text) => text,
                 Token::Char(c) => c.encode_utf8(&mut buf),
                 Token::Owned(text) => {
-                    self.push_raw_text(&mut element, &text)?;
+                    self.push_raw_text(&mut element, Cow::Owned(text))?;
                     continue;
                 }
                 Token::Start(start, content) => {
@@ -547,14 +532,15 @@ impl<'a> XmlReader<'a> {
                 }
                 Token::Eof => return Err(DecodeError::Truncated),
             };
-            self.push_raw_text(&mut element, text)?;
+            self.push_raw_text(&mut element, Cow::Borrowed(text))?;
         }
     }
 
+    /// Appends text to a raw element (joined with the text before it), within the limit.
     fn push_raw_text(
         &self,
         element: &mut crate::raw::RawElement,
-        text: &str,
+        text: Cow<'_, str>,
     ) -> Result<(), DecodeError> {
         use crate::raw::RawNode;
         if text.len() > self.limits.max_text {
@@ -569,9 +555,9 @@ impl<'a> XmlReader<'a> {
                         limit: self.limits.max_text,
                     });
                 }
-                prev.push_str(text);
+                prev.push_str(&text);
             }
-            _ => element.children.push(RawNode::Text(text.to_owned())),
+            _ => element.children.push(RawNode::Text(text.into_owned())),
         }
         Ok(())
     }
