@@ -4,8 +4,8 @@
 //! offline invitees and inviters; a PR acceptance granting presence durably; cancellation;
 //! expiry; and the refusals (423, 402, 531). Durability: acknowledged only once both sides
 //! stored it; invitations, answers and cancellations held, and the limits survive a restart
-//! (shards rebuilt from their logs); expiry after a restart; redistribution to another
-//! shard count.
+//! (shards rebuilt from their logs); expiry after a restart. Invitations between shards end
+//! to end, and redistribution, are in `invite_across_shards.rs`.
 
 mod common;
 
@@ -741,82 +741,4 @@ fn the_limits_hold_after_a_restart() {
     assert_eq!(r.status(&mut carol, more.into()), 507, "bob's");
     assert_eq!(r.shard(0).image().sent_invitations.len(), MAX_SENT);
     assert_eq!(r.shard(1).image().received_invitations.len(), MAX_RECEIVED);
-}
-
-#[test]
-fn redistribution_moves_invitations_to_their_users_shards() {
-    use imps_engine::config::AccessConfig;
-    use imps_engine::core::LogSeq;
-    use imps_engine::persist::{Provisioner, load_shard, redistribute};
-    use imps_engine::record::ShardImage;
-    use imps_engine::routing::owner_of_key;
-    use imps_engine::storage::{DataDir, write_snapshot};
-    let mut w = World::new(39);
-    let mut alice = w.online("alice", 0);
-    let mut bob = w.online("bob", 1);
-    let carol = w.offline("carol", 0);
-    let mut dave = w.online("dave", 1);
-    let mut club = invite("club", InviteType::Group, &[&id(&bob), &id(&carol)]);
-    club.group_id = Some(GroupId(format!("wv:{}/club@{DOMAIN}", alice.user)));
-    assert_eq!(w.status(&mut alice, club.into()), 200);
-    let dinner = invite("dinner", InviteType::Im, &[&id(&alice)]);
-    assert_eq!(w.status(&mut dave, dinner.into()), 200);
-    assert_eq!(invitations(&w.inbox(&mut bob)).len(), 1);
-    logout(&mut w, &mut alice);
-    assert_eq!(w.status(&mut bob, answer("club", true, "in").into()), 200);
-    // The simulation's two shards as a data directory, redistributed to three.
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    Provisioner::open(&data, Some(2), AccessConfig::default())
-        .expect("data directory")
-        .finish()
-        .expect("provisioned");
-    let dir = DataDir::open_existing(&data).expect("data directory");
-    let mut before = ShardImage::default();
-    for i in 0..2u16 {
-        let image = w.sim.shard(usize::from(i)).image();
-        let bytes = image.to_bytes().expect("image");
-        write_snapshot(&dir.shard_dir(i), LogSeq(1), &bytes).expect("snapshot");
-        before.sent_invitations.extend(image.sent_invitations);
-        before
-            .received_invitations
-            .extend(image.received_invitations);
-        before.invitation_notices.extend(image.invitation_notices);
-    }
-    assert_eq!(before.sent_invitations.len(), 2, "alice's and dave's");
-    assert_eq!(before.received_invitations.len(), 2, "carol's and alice's");
-    assert_eq!(before.invitation_notices.len(), 1, "bob's answer for alice");
-    let moved = redistribute(&data, 3, AccessConfig::default()).expect("redistributed");
-    assert_eq!((moved.from, moved.to), (2, 3));
-    let dir = DataDir::open_existing(&data).expect("data directory");
-    let key = dir.master_key().expect("key");
-    let mut after = ShardImage::default();
-    for i in 0..3u16 {
-        let (shard, _) = load_shard(&dir, i, AccessConfig::default(), key, [5; 32]).expect("load");
-        let image = shard.image();
-        let owners = image
-            .sent_invitations
-            .iter()
-            .map(|(u, _)| u)
-            .chain(image.received_invitations.iter().map(|(u, _)| u))
-            .chain(image.invitation_notices.iter().map(|(u, _)| u));
-        for user in owners {
-            assert_eq!(owner_of_key(user, 3).0, i, "{user} lives on its shard");
-        }
-        after.sent_invitations.extend(image.sent_invitations);
-        after
-            .received_invitations
-            .extend(image.received_invitations);
-        after.invitation_notices.extend(image.invitation_notices);
-    }
-    // The same invitations, none lost or doubled (compared as sorted text).
-    let all = |i: &ShardImage| {
-        let sent = i.sent_invitations.iter().map(|x| format!("{x:?}"));
-        let received = i.received_invitations.iter().map(|x| format!("{x:?}"));
-        let notices = i.invitation_notices.iter().map(|x| format!("{x:?}"));
-        let mut all: Vec<String> = sent.chain(received).chain(notices).collect();
-        all.sort();
-        all
-    };
-    assert_eq!(all(&before), all(&after));
 }

@@ -2,9 +2,12 @@
 //! the delivery method a session chose per group (SetDeliveryMethod with a GroupID), and
 //! the group messages waiting for GetMessageList / GetMessage / MessageDelivered.
 //!
-//! Soft state like the join itself: it ends when the session leaves the group or ends.
-//! Bounded per session; when full the oldest waiting message goes (a group conversation
-//! moves on; a personal message is never dropped this way).
+//! Soft state like the join itself: it ends with the session. Leaving a group ends the
+//! method chosen for it, but a message already kept (its MessageNotification is queued or
+//! delivered) stays fetchable by its MessageID until it is delivered, rejected or the
+//! session ends: the notification told the client it may fetch it. It is no longer listed
+//! under the group. Bounded per session; when full the oldest waiting message goes (a group
+//! conversation moves on; a personal message is never dropped this way).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,8 +22,9 @@ use crate::presence::publication::SessionRef;
 struct SessionMail {
     /// Delivery methods chosen per group (true: push), overriding the session's.
     methods: Vec<(Arc<str>, bool)>,
-    /// Waiting messages, oldest first, with their group.
-    waiting: VecDeque<(Arc<str>, Arc<NewMessage>)>,
+    /// Waiting messages, oldest first, with their group (`None` once the session left
+    /// it: fetched by MessageID only).
+    waiting: VecDeque<(Option<Arc<str>>, Arc<NewMessage>)>,
 }
 
 impl SessionMail {
@@ -66,7 +70,7 @@ impl GroupMail {
         while mail.waiting.len() >= limit.max(1) {
             mail.waiting.pop_front();
         }
-        mail.waiting.push_back((group, message));
+        mail.waiting.push_back((Some(group), message));
     }
 
     /// The infos of `group`'s messages waiting for `session`, oldest first, at most `max`.
@@ -76,7 +80,7 @@ impl GroupMail {
         };
         mail.waiting
             .iter()
-            .filter(|(g, _)| &**g == group)
+            .filter(|(g, _)| g.as_deref() == Some(group))
             .take(max)
             .map(|(_, m)| m.message_info.clone())
             .collect()
@@ -116,13 +120,18 @@ impl GroupMail {
         true
     }
 
-    /// `session` left `group`: its method and waiting messages for it go.
+    /// `session` left `group`: its method goes; its waiting messages, already announced,
+    /// stay fetchable by MessageID but are no longer listed under the group.
     pub fn left(&mut self, session: SessionRef, group: &str) {
         let Some(mail) = self.sessions.get_mut(&session) else {
             return;
         };
         mail.methods.retain(|(g, _)| &**g != group);
-        mail.waiting.retain(|(g, _)| &**g != group);
+        for (g, _) in &mut mail.waiting {
+            if g.as_deref() == Some(group) {
+                *g = None;
+            }
+        }
         if mail.is_empty() {
             self.sessions.remove(&session);
         }
@@ -191,7 +200,10 @@ mod tests {
         assert_eq!(mail.method(s, &b), None);
         mail.left(s, &a);
         assert_eq!(mail.method(s, &a), None);
-        assert!(mail.list(s, &a, 10).is_empty());
+        assert!(mail.list(s, &a, 10).is_empty(), "no longer listed");
+        assert!(mail.find(s, "a4").is_some(), "announced: still fetchable");
+        assert!(mail.take(s, "a4"));
+        assert_eq!(ids(mail.list(s, &b, 10)), ["b0"], "other groups unchanged");
         mail.ended(s);
         assert!(mail.is_empty());
     }

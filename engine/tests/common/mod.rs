@@ -9,6 +9,8 @@ use imps_protocol::common::User;
 use imps_protocol::types::{GroupId, UserId};
 use imps_protocol::{Message, Primitive, TransactionMode, Version};
 
+pub(crate) mod invites;
+
 /// The service's domain in the tests.
 pub(crate) const DOMAIN: &str = "imps.local";
 
