@@ -23,6 +23,7 @@ pub mod im;
 pub mod image_format;
 pub mod invite;
 pub mod names;
+pub mod peering;
 pub mod persist;
 pub mod presence;
 pub mod record;

@@ -142,6 +142,8 @@ pub struct ServeSettings {
     pub cir: CirSettings,
     /// Session and login policy.
     pub access: AccessConfig,
+    /// SSP federation with other domains (see [`crate::peering::settings`]).
+    pub federation: crate::peering::FederationSettings,
 }
 
 impl Default for ServeSettings {
@@ -158,6 +160,7 @@ impl Default for ServeSettings {
             http: HttpSettings::default(),
             cir: CirSettings::default(),
             access: AccessConfig::default(),
+            federation: crate::peering::FederationSettings::default(),
         }
     }
 }
@@ -220,6 +223,11 @@ impl ServeSettings {
         }
         if a.domain.is_empty() && self.domain.is_empty() {
             return invalid("domain", "must not be empty");
+        }
+        if self.federation.enabled()
+            && let Err(e) = self.federation.to_config(&self.domain)
+        {
+            return invalid("federation", &e.to_string());
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use federation_net::{
 };
 use imps_engine::federation::{
     Answer, Event, GroupChangeAction, GroupJoin, GroupNotice, Invitation, InvitationAnswer,
-    InvitationCancel, OutgoingMessage, RemoteRequest, TransmitKind,
+    InvitationCancel, OutgoingMessage, QueueChange, RemoteRequest, TransmitKind,
 };
 use imps_protocol::StatusCode;
 use imps_protocol::raw::{RawElement, RawNode};
@@ -759,5 +759,112 @@ fn a_peer_without_the_agreement_extension_gets_what_we_offer() {
     assert_eq!(
         notices(&net.nodes[0]),
         vec![RemoteRequest::InviteAnswer(answer)]
+    );
+}
+
+/// Items queued while our `ServiceRequest` waits for its answer are not due: after
+/// `handle_timeout` the next timeout lies ahead (a runtime waiting for it would spin).
+#[test]
+fn items_waiting_for_the_agreement_do_not_keep_the_timer_due() {
+    let mut net = pair();
+    net.nodes[0].hold = true;
+    net.nodes[1].hold = true;
+    net.send("a.test", "wv:alice", "wv:bob@b.test", false);
+    // Move the POSTs by hand until a's ServiceRequest reached b; b's answer stays held.
+    let mut asked = false;
+    for _ in 0..100 {
+        let mut moved = false;
+        for i in 0..2 {
+            let Some(t) = net.nodes[i].fed.poll_transmit() else {
+                continue;
+            };
+            moved = true;
+            let service_request = i == 0
+                && t.kind == TransmitKind::Request
+                && String::from_utf8_lossy(&t.body).contains("ServiceRequest");
+            net.deliver(i, &t);
+            if service_request {
+                asked = true;
+                break;
+            }
+        }
+        if asked || !moved {
+            break;
+        }
+    }
+    assert!(asked, "a sent its ServiceRequest");
+    let now = net.now;
+    assert!(net.nodes[0].fed.is_live(now, "b.test"));
+    assert_eq!(net.nodes[0].fed.queued("b.test"), 1, "the message waits");
+    net.nodes[0].fed.handle_timeout(now);
+    let next = net.nodes[0].fed.next_timeout(now);
+    assert!(next.is_none_or(|t| t > now), "due again at once: {next:?}");
+    net.nodes[0].hold = false;
+    net.nodes[1].hold = false;
+    net.settle();
+    assert_eq!(send_results(&net.nodes[0]), vec![200]);
+}
+
+/// The agreement request is session-scoped: even answered before its POST is acknowledged,
+/// it never shows in the queue changes a durable log keeps.
+#[test]
+fn the_agreement_request_never_shows_in_the_queue_changes() {
+    let mut net = pair();
+    net.nodes[0].hold = true;
+    net.nodes[1].hold = true;
+    net.send("a.test", "wv:alice", "wv:bob@b.test", false);
+    let mut asked = None;
+    for _ in 0..100 {
+        let mut moved = false;
+        for i in 0..2 {
+            let Some(t) = net.nodes[i].fed.poll_transmit() else {
+                continue;
+            };
+            moved = true;
+            if i == 0
+                && t.kind == TransmitKind::Request
+                && String::from_utf8_lossy(&t.body).contains("ServiceRequest")
+            {
+                asked = Some(t);
+                break;
+            }
+            net.deliver(i, &t);
+        }
+        if asked.is_some() || !moved {
+            break;
+        }
+    }
+    let t = asked.expect("a sent its ServiceRequest");
+    let now = net.now;
+    net.nodes[1]
+        .fed
+        .handle_incoming(now, None, &t.body)
+        .expect("b takes it");
+    // b's answer reaches a before a learns that its POST was accepted.
+    let answer = take(&mut net, "b.test", TransmitKind::Response);
+    net.nodes[0]
+        .fed
+        .handle_incoming(now, None, &answer.body)
+        .expect("a takes the answer");
+    net.nodes[0]
+        .fed
+        .handle_ack(now, &t.peer_domain, &t.transaction_id);
+    net.nodes[0].hold = false;
+    net.nodes[1].hold = false;
+    net.settle();
+    assert_eq!(send_results(&net.nodes[0]), vec![200]);
+    let named: Vec<&str> = net.nodes[0]
+        .changes
+        .iter()
+        .map(|c| match c {
+            QueueChange::Enqueued(item) => item.transaction_id(),
+            QueueChange::Removed { transaction_id, .. } => transaction_id.as_str(),
+        })
+        .collect();
+    assert!(!named.is_empty(), "the message was logged");
+    assert!(
+        !named.contains(&t.transaction_id.as_str()),
+        "agreement {} in {named:?}",
+        t.transaction_id
     );
 }

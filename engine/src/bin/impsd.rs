@@ -77,6 +77,15 @@ struct ServeArgs {
     /// Do not pin shards to CPUs.
     #[arg(long)]
     no_pin: bool,
+    /// An SSP peer domain and its URL, `b.test=http://host:port/ssp` (repeatable).
+    #[arg(long = "peer", value_name = "DOMAIN=URL")]
+    peers: Vec<String>,
+    /// A shared secret with a peer, `b.test=SECRET` (repeatable).
+    #[arg(long = "peer-secret", value_name = "DOMAIN=SECRET")]
+    peer_secrets: Vec<String>,
+    /// Reach a domain through another, `c.test=b.test` (repeatable).
+    #[arg(long = "route", value_name = "DOMAIN=VIA")]
+    routes: Vec<String>,
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -103,6 +112,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.no_pin {
         settings.pin = false;
     }
+    settings
+        .federation
+        .apply_cli(&args.peers, &args.peer_secrets, &args.routes)?;
     settings.validate()?;
     let running = imps_engine::front::serve::start(&settings)
         .with_context(|| format!("cannot start on {}", settings.data_dir.display()))?;

@@ -140,11 +140,13 @@ impl Federation {
             } else if let Some(link) = self.peers.get_mut(peer)
                 && let Some(item) = link.queue.remove(&t.transaction_id)
             {
-                self.changes.push_back(QueueChange::Removed {
-                    peer: peer.to_owned(),
-                    transaction_id: t.transaction_id.clone(),
-                    reason: RemovalReason::Answered,
-                });
+                if item.origin != ItemOrigin::Agreement {
+                    self.changes.push_back(QueueChange::Removed {
+                        peer: peer.to_owned(),
+                        transaction_id: t.transaction_id.clone(),
+                        reason: RemovalReason::Answered,
+                    });
+                }
                 requeue.push(item);
             }
         }
@@ -163,6 +165,10 @@ impl Federation {
         }
         for item in requeue {
             if let Some(link) = self.peers.get_mut(peer) {
+                // The agreement request is redone when the new session comes up.
+                if item.origin == ItemOrigin::Agreement {
+                    continue;
+                }
                 link.queue.push(now, item.clone());
                 self.changes
                     .push_back(QueueChange::Enqueued(Box::new(item)));
@@ -184,7 +190,10 @@ impl Federation {
                     .peers
                     .get_mut(peer)
                     .and_then(|l| l.queue.remove(&t.transaction_id));
-                if item.is_some() {
+                if item
+                    .as_ref()
+                    .is_some_and(|i| i.origin != ItemOrigin::Agreement)
+                {
                     self.changes.push_back(QueueChange::Removed {
                         peer: peer.to_owned(),
                         transaction_id: t.transaction_id.clone(),

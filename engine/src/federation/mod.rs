@@ -437,7 +437,9 @@ impl Federation {
             let session = self.sessions.session(domain, local);
             at(session.and_then(|s| s.poll_timeout()));
             let live = session.is_some_and(|s| s.live(now).is_some());
-            at(link.queue.next_timeout(live));
+            at(link
+                .queue
+                .next_timeout(live, link.agreement.pending.as_deref()));
             if !link.queue.is_empty() {
                 at(link.handshake.retry_at);
             }

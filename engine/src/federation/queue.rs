@@ -243,13 +243,19 @@ impl PeerQueue {
         expired
     }
 
-    /// The next instant the queue has work, given whether it may send now.
-    pub(crate) fn next_timeout(&self, can_send: bool) -> Option<Instant> {
+    /// The next instant the queue has work, given whether it may send now (only the item
+    /// with id `only`, when given: the others wait for it, so their attempts are not due,
+    /// only their expiry).
+    pub(crate) fn next_timeout(&self, can_send: bool, only: Option<&str>) -> Option<Instant> {
         self.entries
             .iter()
             .map(|e| match e.in_flight_until {
                 Some(t) => t,
-                None if can_send => e.next_attempt.min(e.item.expires_at),
+                None if can_send
+                    && only.is_none_or(|tid| tid == e.item.transaction.transaction_id) =>
+                {
+                    e.next_attempt.min(e.item.expires_at)
+                }
                 None => e.item.expires_at,
             })
             .min()
@@ -284,7 +290,10 @@ mod tests {
         assert_eq!(q.take_due(t0, &retry, None).len(), 1);
         assert!(q.take_due(t0, &retry, None).is_empty(), "in flight");
         assert!(q.fail(t0, "1", &retry));
-        assert_eq!(q.next_timeout(true), Some(t0 + Duration::from_secs(10)));
+        assert_eq!(
+            q.next_timeout(true, None),
+            Some(t0 + Duration::from_secs(10))
+        );
         assert!(
             q.take_due(t0 + Duration::from_secs(9), &retry, None)
                 .is_empty()
@@ -294,7 +303,10 @@ mod tests {
         // The send timeout counts as the second failure: 20 s.
         let t2 = t1 + retry.send_timeout;
         assert!(q.expire(t2, &retry).is_empty());
-        assert_eq!(q.next_timeout(true), Some(t2 + Duration::from_secs(20)));
+        assert_eq!(
+            q.next_timeout(true, None),
+            Some(t2 + Duration::from_secs(20))
+        );
         let expired = q.expire(t0 + Duration::from_secs(100), &retry);
         assert_eq!(expired.len(), 1);
         assert!(q.is_empty());

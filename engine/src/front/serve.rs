@@ -50,6 +50,9 @@ pub enum ServeError {
     /// The executors failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// SSP federation could not start.
+    #[error("federation: {0}")]
+    Federation(String),
 }
 
 /// A running server.
@@ -88,6 +91,7 @@ struct ImpsService {
     local: LocalShard<Shard>,
     config: Rc<ServiceConfig>,
     hub: Rc<CirHub>,
+    desk: Option<crate::peering::DeskHandle>,
 }
 
 impl HttpService for ImpsService {
@@ -99,7 +103,15 @@ impl HttpService for ImpsService {
         let local = self.local.clone();
         let config = Rc::clone(&self.config);
         let hub = Rc::clone(&self.hub);
+        let desk = self.desk.clone();
         Box::pin(async move {
+            let post = matches!(request.method, Method::Post);
+            let ct = request.header("content-type");
+            if crate::peering::endpoint::is_ssp(post, &request.path, ct) {
+                let path = request.path.clone();
+                let body = request.body;
+                return crate::peering::endpoint::serve_ssp(desk.as_ref(), &path, body).await;
+            }
             let method = match &request.method {
                 Method::Get => "GET",
                 Method::Head => "HEAD",
@@ -108,7 +120,7 @@ impl HttpService for ImpsService {
             };
             match endpoint(method, &request.path) {
                 Endpoint::Health => health(),
-                Endpoint::Metrics => metrics(&local).await,
+                Endpoint::Metrics => metrics(&local, desk.is_some()).await,
                 Endpoint::Cir => match cir_session(request.query()) {
                     Some(session) => match hub.take_http_pending(session) {
                         Some(line) => text(200, &format!("{line}\r\n")),
@@ -135,7 +147,7 @@ impl HttpService for ImpsService {
 }
 
 /// Gathers every executor's numbers and renders them.
-async fn metrics(local: &LocalShard<Shard>) -> HttpResponse {
+async fn metrics(local: &LocalShard<Shard>, federated: bool) -> HttpResponse {
     let mut all: Vec<ExecutorSnapshot> = Vec::with_capacity(local.shards());
     for i in 0..local.shards() {
         let snap = if i == local.index() {
@@ -151,7 +163,17 @@ async fn metrics(local: &LocalShard<Shard>) -> HttpResponse {
         };
         all.push(snap.unwrap_or_default());
     }
-    HttpResponse::ok("text/plain; version=0.0.4", service::render_snapshots(&all))
+    let mut text = service::render_snapshots(&all);
+    if federated
+        && let Ok(pending) = local
+            .client()
+            .spawn_on(0, |_| async { crate::peering::stats::peer_stats() })
+        && let Ok(peers) = pending.wait_async().await
+        && !peers.is_empty()
+    {
+        text.push_str(&crate::peering::stats::render_peer_stats(&peers));
+    }
+    HttpResponse::ok("text/plain; version=0.0.4", text)
 }
 
 /// Starts the engine and every listener.
@@ -171,6 +193,7 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
     })?;
     let shards = engine.shards();
     let client = engine.client();
+    let federation = crate::peering::start(&client, settings).map_err(ServeError::Federation)?;
     let shared = CirShared::new(1_000_000);
     let (broadcast, inboxes) = wake_broadcast(shards, 65_536);
     let inboxes = Arc::new(Mutex::new(
@@ -221,8 +244,13 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
                 .and_then(|mut v| v.get_mut(local.index()).and_then(Option::take));
             let stop_rx = stop_rx.clone();
             let (domain, decode_limits, proxies) = service_config.clone();
+            let federation = federation.clone();
             async move {
                 let i = local.index();
+                let desk = federation.map(|(desk, out)| {
+                    local.with_core_mut(|s| s.set_federation(Some(out)));
+                    desk
+                });
                 let fail = |message: String| (i, message);
                 let hub = CirHub::new(i, &cir_config, shared).map_err(|e| fail(e.to_string()))?;
                 if let Some(inbox) = inbox {
@@ -239,6 +267,7 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
                         trusted_proxies: proxies,
                     }),
                     hub: Rc::clone(&hub),
+                    desk,
                 });
                 let mut bound = Vec::new();
                 let mut http_stats = Vec::new();

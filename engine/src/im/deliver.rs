@@ -86,7 +86,7 @@ impl Shard {
     }
 
     /// Takes a message for one recipient: 200, or why not.
-    fn admit(&mut self, letter: &Arc<Letter>, recipient: &str) -> StatusCode {
+    pub(crate) fn admit(&mut self, letter: &Arc<Letter>, recipient: &str) -> StatusCode {
         let Some(idx) = self.users.find(recipient) else {
             return StatusCode::UnknownUser;
         };
@@ -202,7 +202,7 @@ impl Shard {
         code: StatusCode,
         delivered_at: Option<u64>,
     ) {
-        if !letter.report {
+        if !letter.report || self.report_remote(letter, recipient, code, delivered_at) {
             return;
         }
         let mut result = CspResult::new(code);

@@ -87,7 +87,7 @@ impl Shard {
         out
     }
 
-    fn new_message_id(&mut self) -> String {
+    pub(crate) fn new_message_id(&mut self) -> String {
         self.next_message += 1;
         format!(
             "m{}.{:x}.{}",
@@ -97,8 +97,10 @@ impl Shard {
 
     /// Posts `letter` to `users`, one batch per shard, and to each group's shard, under a
     /// new part of kind `kind`.
-    fn post(&mut self, slot: u32, kind: PartKind, letter: Arc<Letter>, r: Resolved) {
+    fn post(&mut self, slot: u32, kind: PartKind, letter: Arc<Letter>, mut r: Resolved) {
         let (query, part) = self.open_part(kind);
+        let remote = self.take_remote(&mut r.users);
+        let asked_remote = remote.len();
         let users = r.users.iter().map(|u| Arc::<str>::from(u.as_str()));
         let by_shard: Vec<(usize, Vec<Arc<str>>)> = match r.users.as_slice() {
             // The usual message has one recipient: no per-shard lists to build.
@@ -109,6 +111,14 @@ impl Shard {
                 .collect(),
         };
         let mut sent = 0;
+        if !remote.is_empty() {
+            if self.post_remote((query, part), &letter, remote.clone()) {
+                sent += 1;
+            } else {
+                let down = StatusCode::ServiceUnavailable;
+                r.failed.extend(remote.into_iter().map(|u| (down, u)));
+            }
+        }
         for (shard, recipients) in by_shard {
             if recipients.is_empty() {
                 continue;
@@ -139,7 +149,7 @@ impl Shard {
         }
         if let Some(p) = self.part_mut(query, part) {
             p.waiting = sent;
-            p.asked = r.users.len() + r.groups.len() + r.failed.len();
+            p.asked = r.users.len() + asked_remote + r.groups.len() + r.failed.len();
             p.failed = r.failed;
         }
     }

@@ -36,6 +36,8 @@ pub enum Admin {
     },
     /// Counts users and sessions.
     Stats,
+    /// SSP federation: what the desk asks of a user's shard.
+    Federation(crate::peering::FederationOp),
 }
 
 impl Admin {
@@ -45,6 +47,7 @@ impl Admin {
             Admin::PutUser { user, .. }
             | Admin::RemoveUser { user }
             | Admin::Disconnect { user } => Some(user),
+            Admin::Federation(op) => Some(op.user()),
             Admin::Stats | Admin::CheckSession { .. } => None,
         }
     }
@@ -68,6 +71,10 @@ pub enum AdminDone {
         /// Live sessions.
         sessions: usize,
     },
+    /// A federation operation was done.
+    Federated,
+    /// A message from another domain was admitted (200) or why not.
+    Delivered(imps_protocol::StatusCode),
 }
 
 /// Why an operator operation failed.
@@ -167,6 +174,7 @@ impl Shard {
                 };
                 self.reply(token, Reply::Admin(Ok(done)));
             }
+            Admin::Federation(op) => self.handle_federation(now, token, op),
         }
     }
 }

@@ -148,6 +148,8 @@ pub struct Shard {
     held_mesh: VecDeque<(LogSeq, usize, ShardMsg)>,
     /// Wall-clock milliseconds at `Millis(0)` (set by the runtime).
     pub(crate) epoch_ms: u64,
+    /// The SSP federation desk (issue 11), when federation is on.
+    pub(crate) federation: Option<flume::Sender<crate::peering::FederationOut>>,
     /// Mailboxes to look at for expired messages: (wall-clock ms, recipient); see
     /// `Shard::schedule_expiry`.
     pub(crate) expiries: BinaryHeap<Reverse<(u64, UserIdx)>>,
@@ -203,6 +205,7 @@ impl Shard {
             next_query: 0,
             held_mesh: VecDeque::new(),
             epoch_ms: 0,
+            federation: None,
             expiries: BinaryHeap::new(),
             expiry_entries: 0,
             message_epoch: 0,
