@@ -12,6 +12,7 @@ use imps_engine::federation::{
     Answer, DeliveryReport, Event, Federation, FederationConfig, GroupChangeAction, IncomingError,
     OutgoingMessage, PeerEntry, QueueChange, RemoteRequest, Transmit, TransmitKind,
 };
+use imps_protocol::StatusCode;
 use imps_protocol::ssp::extension::UserProfile;
 use imps_protocol::ssp::joined::Mapping;
 use imps_protocol::ssp::{Payload, PresenceValue, Status};
@@ -521,4 +522,42 @@ pub(crate) fn posts_with(net: &Net, from: &str, element: &str) -> usize {
         .iter()
         .filter(|(f, t)| f == from && String::from_utf8_lossy(&t.body).contains(element))
         .count()
+}
+
+// Shared by the services and agreement tests.
+
+/// The group b.test hosts in the services tests.
+pub(crate) const GROUP: &str = "wv:bob/chat@b.test";
+
+pub(crate) fn subscribe(watcher: &str, user: &str) -> RemoteRequest {
+    RemoteRequest::SubscribePresence {
+        watcher: watcher.into(),
+        users: vec![user.into()],
+        attributes: None,
+    }
+}
+
+/// a.test (alice, al) and b.test (bob, bert, the group `GROUP` with bob in it).
+pub(crate) fn services_pair() -> Net {
+    let mut net = pair();
+    net.nodes[0].users.push("wv:al@a.test".into());
+    let b = &mut net.nodes[1];
+    b.users.push("wv:bert@b.test".into());
+    b.groups.insert(
+        GROUP.into(),
+        [("wv:bob@b.test".to_owned(), "Bob".to_owned())].into(),
+    );
+    net
+}
+
+pub(crate) fn request(net: &mut Net, domain: &str, r: RemoteRequest) -> Result<String, StatusCode> {
+    let now = net.now;
+    let i = net.index(domain);
+    net.nodes[i].fed.request(now, r).result
+}
+
+pub(crate) fn last_result(net: &Net, domain: &str) -> (u16, Answer) {
+    request_results(&net.nodes[net.index(domain)])
+        .pop()
+        .expect("a request result")
 }
