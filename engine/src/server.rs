@@ -50,6 +50,9 @@ pub struct EngineConfig {
     /// Log records after which a shard writes a snapshot and deletes the segments it
     /// covers (bounds disk use and restart time).
     pub snapshot_every: u64,
+    /// The way to the SSP federation desk (see [`crate::peering::desk_channel`]): every
+    /// shard is connected to it when built, also when rebuilt after a log failure.
+    pub federation: Option<flume::Sender<crate::peering::FederationOut>>,
 }
 
 impl EngineConfig {
@@ -63,6 +66,7 @@ impl EngineConfig {
             commit_window: Duration::ZERO,
             spin_before_park: None,
             snapshot_every: default_snapshot_every(),
+            federation: None,
         }
     }
 }
@@ -334,6 +338,7 @@ impl Engine {
         }
         let slots = Arc::new(Mutex::new(loaded));
         let window = config.commit_window;
+        let federation = config.federation.clone();
         let runtime_config = RuntimeConfig {
             pin: config.pin,
             spin_before_park: config.spin_before_park,
@@ -355,6 +360,7 @@ impl Engine {
                 .ok()
                 .and_then(|mut s| s.get_mut(i).and_then(Option::take));
             let reload = Arc::clone(&reload);
+            let federation = federation.clone();
             async move {
                 // The first call takes the shard loaded above; a later one (after a log
                 // failure) recovers it from disk again.
@@ -363,6 +369,7 @@ impl Engine {
                     None => reload.load(i)?,
                 };
                 shard.set_epoch_ms(epoch_ms);
+                shard.set_federation(federation);
                 let log =
                     ShardLog::create_deferred(&shard_dir, next_seq, ShardLogConfig::default())
                         .map_err(|e| Box::new(e) as LogError)?;

@@ -178,6 +178,7 @@ async fn metrics(local: &LocalShard<Shard>, federated: bool) -> HttpResponse {
 
 /// Starts the engine and every listener.
 pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
+    let desk_channel = crate::peering::desk_channel(settings);
     let engine = Engine::start(EngineConfig {
         data_dir: settings.data_dir.clone(),
         shards: settings.shards,
@@ -190,10 +191,16 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
             0 => crate::server::default_snapshot_every(),
             n => n,
         },
+        federation: desk_channel.as_ref().map(|(tx, _)| tx.clone()),
     })?;
     let shards = engine.shards();
     let client = engine.client();
-    let federation = crate::peering::start(&client, settings).map_err(ServeError::Federation)?;
+    let federation = match desk_channel {
+        Some((_, out_rx)) => Some(
+            crate::peering::start(&client, settings, out_rx).map_err(ServeError::Federation)?,
+        ),
+        None => None,
+    };
     let shared = CirShared::new(1_000_000);
     let (broadcast, inboxes) = wake_broadcast(shards, 65_536);
     let inboxes = Arc::new(Mutex::new(
@@ -247,10 +254,7 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
             let federation = federation.clone();
             async move {
                 let i = local.index();
-                let desk = federation.map(|(desk, out)| {
-                    local.with_core_mut(|s| s.set_federation(Some(out)));
-                    desk
-                });
+                let desk = federation;
                 let fail = |message: String| (i, message);
                 let hub = CirHub::new(i, &cir_config, shared).map_err(|e| fail(e.to_string()))?;
                 if let Some(inbox) = inbox {

@@ -160,7 +160,8 @@ pub fn start_desk(
     timing: DeskTiming,
     seed: [u8; 32],
     queue: DeskQueue,
-) -> Result<(DeskHandle, flume::Sender<FederationOut>), String> {
+    out_rx: flume::Receiver<FederationOut>,
+) -> Result<DeskHandle, String> {
     let (log, restored, durable_rx) = queue;
     let domain = config.local_domain.clone();
     let mut targets = Vec::new();
@@ -170,7 +171,6 @@ pub fn start_desk(
     }
     let fed = Federation::new(config, seed).map_err(|e| e.to_string())?;
     let (tx, rx) = flume::unbounded::<DeskMsg>();
-    let (out_tx, out_rx) = flume::unbounded::<FederationOut>();
     let mut senders = HashMap::new();
     let mut stats = HashMap::new();
     for (domain, target) in targets {
@@ -198,7 +198,7 @@ pub fn start_desk(
     };
     desk.restore(restored);
     local.spawn(desk.run(rx, out_rx, durable_rx));
-    Ok((DeskHandle { tx }, out_tx))
+    Ok(DeskHandle { tx })
 }
 
 /// The least wait of the desk when the federation's timer stays due after it ran.

@@ -75,17 +75,24 @@ pub struct RemoteLetter {
     pub report: bool,
 }
 
-/// Starts the desk on executor 0 when peers are configured: the handle for the SSP endpoint
-/// and the sender the shards use.
-#[allow(clippy::type_complexity)]
+/// The way from the shards to the desk, when peers are configured: the sender goes into
+/// [`crate::server::EngineConfig::federation`] (so a shard rebuilt after a log failure is
+/// connected again), the receiver to [`start`].
+pub type DeskChannel = (flume::Sender<FederationOut>, flume::Receiver<FederationOut>);
+
+/// A [`DeskChannel`] when `settings` configure peers.
+pub fn desk_channel(settings: &crate::settings::ServeSettings) -> Option<DeskChannel> {
+    settings.federation.enabled().then(flume::unbounded)
+}
+
+/// Starts the desk on executor 0, reading what the shards send on `out_rx`; the handle is
+/// for the SSP endpoint.
 pub fn start(
     client: &crate::server::EngineClient,
     settings: &crate::settings::ServeSettings,
-) -> Result<Option<(DeskHandle, flume::Sender<FederationOut>)>, String> {
+    out_rx: flume::Receiver<FederationOut>,
+) -> Result<DeskHandle, String> {
     let f = &settings.federation;
-    if !f.enabled() {
-        return Ok(None);
-    }
     let config = f.to_config(&settings.domain).map_err(|e| e.to_string())?;
     let timing = DeskTiming {
         answer_wait: std::time::Duration::from_millis(f.answer_wait_ms),
@@ -99,11 +106,11 @@ pub fn start(
         .spawn_on(
             0,
             move |local: crate::runtime::LocalShard<crate::shard::Shard>| async move {
-                start_desk(&local, config, timing, seed, queue)
+                start_desk(&local, config, timing, seed, queue, out_rx)
             },
         )
         .map_err(|e| e.to_string())?;
-    pending.wait().map_err(|e| e.to_string())?.map(Some)
+    pending.wait().map_err(|e| e.to_string())?
 }
 
 /// True when `user` (normalized, `wv:name@domain`) belongs to another domain than `local`.

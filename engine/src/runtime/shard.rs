@@ -778,9 +778,4 @@ impl<C: Core> LocalShard<C> {
     pub fn with_core<R>(&self, f: impl FnOnce(&C) -> R) -> R {
         f(&self.shard.borrow().core)
     }
-
-    /// Runs `f` with the core, mutably (set-up of the glue, between inputs).
-    pub fn with_core_mut<R>(&self, f: impl FnOnce(&mut C) -> R) -> R {
-        f(&mut self.shard.borrow_mut().core)
-    }
 }
