@@ -196,9 +196,9 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
     let shards = engine.shards();
     let client = engine.client();
     let federation = match desk_channel {
-        Some((_, out_rx)) => Some(
-            crate::peering::start(&client, settings, out_rx).map_err(ServeError::Federation)?,
-        ),
+        Some((_, out_rx)) => {
+            Some(crate::peering::start(&client, settings, out_rx).map_err(ServeError::Federation)?)
+        }
         None => None,
     };
     let shared = CirShared::new(1_000_000);
