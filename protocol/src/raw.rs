@@ -62,10 +62,6 @@ impl RawElement {
 
 impl Node for RawElement {
     fn decode(r: &mut XmlReader<'_>, el: &Child<'_>) -> Result<Self, DecodeError> {
-        // Kept under its own name, so it needs one to be written back.
-        if el.name().is_empty() {
-            return Err(DecodeError::Malformed("an element without a name".into()));
-        }
         r.raw(el)
     }
 

@@ -319,3 +319,30 @@ fn lenient_reading() {
     assert_eq!(status.result.code, 200);
     assert_eq!(status.result.description.as_deref(), Some("ok & fine"));
 }
+
+#[test]
+fn an_element_without_a_name_is_malformed_wherever_it_stands() {
+    // The lenient reader lets `< />` and `<p:/>` through as elements; nothing could write
+    // them back (found by the decode_xml fuzzer, twice, in different places).
+    let places = [
+        "<PresenceAuth-Request><UserID>wv:a@x</UserID><PresenceSubList>\
+         <OnlineStatus/>< /></PresenceSubList></PresenceAuth-Request>",
+        "<Status><Result><Code>200</Code></Result><p:/></Status>",
+        "<Status>< x=\"1\"/><Result><Code>200</Code></Result></Status>",
+    ];
+    for content in places {
+        let body = wrap(Version::V1_2, content);
+        let err = decode(body.as_bytes(), Encoding::Xml).expect_err(content);
+        assert!(
+            matches!(err, DecodeError::Malformed(_)),
+            "{content}: {err:?}"
+        );
+        assert_eq!(err.status(), StatusCode::BadRequest);
+    }
+    // The same documents with names decode.
+    let named = wrap(
+        Version::V1_2,
+        "<Status><Result><Code>200</Code></Result><p:V xmlns:p=\"urn:v\"/></Status>",
+    );
+    decode(named.as_bytes(), Encoding::Xml).expect("a named vendor element is fine");
+}

@@ -276,31 +276,19 @@ pub struct FeatureTree {
 
 impl Node for FeatureTree {
     fn decode(r: &mut XmlReader<'_>, el: &Child<'_>) -> Result<Self, DecodeError> {
-        // Names are kept as written, so an element without one (`< x/>`, which the lenient
-        // reader lets through) could not be written back: it is skipped.
         let mut features = Vec::new();
         while let Some(feat) = r.next_child(el)? {
-            if feat.name().is_empty() {
-                r.skip(&feat)?;
-                continue;
-            }
             let mut feature = Feature {
                 name: feat.name().to_owned(),
                 functions: Vec::new(),
             };
             while let Some(func) = r.next_child(&feat)? {
-                if func.name().is_empty() {
-                    r.skip(&func)?;
-                    continue;
-                }
                 let mut function = Function {
                     name: func.name().to_owned(),
                     leaves: Vec::new(),
                 };
                 while let Some(leaf) = r.next_child(&func)? {
-                    if !leaf.name().is_empty() {
-                        function.leaves.push(leaf.name().to_owned());
-                    }
+                    function.leaves.push(leaf.name().to_owned());
                     r.skip(&leaf)?;
                 }
                 feature.functions.push(function);

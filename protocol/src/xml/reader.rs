@@ -237,7 +237,12 @@ impl<'a> XmlReader<'a> {
                 });
             }
         }
-        Ok(Child { start, empty })
+        let child = Child { start, empty };
+        if child.name().is_empty() {
+            // `< />` or `<p:/>`: nothing could write it back, so refuse it here.
+            return Err(DecodeError::Malformed("element without a name".into()));
+        }
+        Ok(child)
     }
 
     /// Reads the prolog and opens the root element.
