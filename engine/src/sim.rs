@@ -137,6 +137,14 @@ impl Sim {
         self.take_reply(token)
     }
 
+    /// Connects every shard to a federation desk played by the caller (see
+    /// [`Shard::set_federation`]).
+    pub fn set_federation(&mut self, desk: Option<flume::Sender<crate::peering::FederationOut>>) {
+        for shard in &mut self.shards {
+            shard.set_federation(desk.clone());
+        }
+    }
+
     /// Reports every appended record durable.
     pub fn make_durable(&mut self) {
         for i in 0..self.shards.len() {

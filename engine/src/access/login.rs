@@ -311,7 +311,7 @@ impl Shard {
                 slot,
                 serial: s.serial,
             };
-            self.groups_session_ended(r, &s.groups);
+            self.groups_session_ended(r, s.user, &s.groups);
         }
         self.follow_sessions(s.user);
         if self

@@ -86,6 +86,12 @@ struct ServeArgs {
     /// Reach a domain through another, `c.test=b.test` (repeatable).
     #[arg(long = "route", value_name = "DOMAIN=VIA")]
     routes: Vec<String>,
+    /// Find other domains' SSP servers by DNS SRV (`_imps-server._tcp.<domain>`).
+    #[arg(long)]
+    dns_srv: bool,
+    /// The name server for `--dns-srv`, `IP:PORT` (default: /etc/resolv.conf's first).
+    #[arg(long, value_name = "IP:PORT")]
+    dns_server: Option<String>,
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -115,6 +121,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings
         .federation
         .apply_cli(&args.peers, &args.peer_secrets, &args.routes)?;
+    if args.dns_srv {
+        settings.federation.dns_srv = true;
+    }
+    if args.dns_server.is_some() {
+        settings.federation.dns_server = args.dns_server;
+    }
     settings.validate()?;
     let running = imps_engine::front::serve::start(&settings)
         .with_context(|| format!("cannot start on {}", settings.data_dir.display()))?;

@@ -48,6 +48,9 @@ pub struct IncomingMessage {
     pub delivery_report: bool,
     /// Send time, ISO 8601.
     pub date_time: Option<String>,
+    /// When a group of the sending domain relays the message of one of its members (the
+    /// sender is then the group): that member's screen name in the group.
+    pub screen_name: Option<String>,
 }
 
 /// A received request waiting for the shards' answer.
@@ -162,6 +165,41 @@ pub(crate) fn request(
     })
 }
 
+/// The `SendMessageRequest` by which the local group `msg.sender` hands a message of one of
+/// its members (`screen_name`) to a member of another domain: the group is the sender and
+/// no user acts, so the poster may be of any domain.
+pub(crate) fn group_request(
+    msg: &OutgoingMessage,
+    screen_name: Option<&str>,
+    recipient: &str,
+    local: &str,
+) -> Content {
+    Content::SendMessageRequest(SendMessageRequest {
+        delivery_report: Some(false),
+        meta_info: Some(MetaInfo {
+            client_originated: false,
+            requestor_domain: local.to_owned(),
+            user: None,
+        }),
+        message_info: MessageInfo {
+            message_id: msg.message_id.clone(),
+            content_type: msg.content_type.clone(),
+            content_size: u32::try_from(msg.content.len()).ok(),
+            recipients: vec![Party::user(recipient)],
+            sender: Some(Sender::Group {
+                group_id: msg.sender.clone(),
+                display: screen_name.map(str::to_owned),
+            }),
+            date_time: msg.date_time.clone(),
+            ..MessageInfo::default()
+        },
+        content: Some(ContentData {
+            content_type: msg.content_type.clone(),
+            data: msg.content.clone(),
+        }),
+    })
+}
+
 /// The users a `SendMessageRequest` is for, and the one domain they share (`None` when they
 /// are in several domains or there is none).
 pub(crate) fn recipients(r: &SendMessageRequest) -> (Vec<String>, Option<String>) {
@@ -182,10 +220,12 @@ pub(crate) fn recipients(r: &SendMessageRequest) -> (Vec<String>, Option<String>
     (users, domain)
 }
 
-/// The user sender of a `SendMessageRequest`: `Sender`, else the `MetaInfo` user.
+/// The sender of a `SendMessageRequest`: `Sender` (a user, or a group relaying a member's
+/// message), else the `MetaInfo` user.
 pub(crate) fn sender_of(r: &SendMessageRequest) -> Option<String> {
     match &r.message_info.sender {
         Some(Sender::User(u)) => Some(u.user_id.clone()),
+        Some(Sender::Group { group_id, .. }) => Some(group_id.clone()),
         _ => r
             .meta_info
             .as_ref()
@@ -215,6 +255,10 @@ pub(crate) fn incoming(
         content: content.map(|c| c.data.clone()).unwrap_or_default(),
         delivery_report: r.delivery_report.unwrap_or(false),
         date_time: r.message_info.date_time.clone(),
+        screen_name: match &r.message_info.sender {
+            Some(Sender::Group { display, .. }) => display.clone(),
+            _ => None,
+        },
     }
 }
 
@@ -317,5 +361,36 @@ mod tests {
             (vec!["wv:bob@b.test".to_owned()], Some("b.test".to_owned()))
         );
         assert_eq!(sender_of(&r).as_deref(), Some("wv:alice@a.test"));
+    }
+
+    #[test]
+    fn a_group_relays_a_members_message_as_its_sender() {
+        let msg = OutgoingMessage {
+            sender: "wv:bob/chat@b.test".into(),
+            message_id: Some("m1".into()),
+            content: b"hi".to_vec(),
+            ..OutgoingMessage::default()
+        };
+        let content = group_request(&msg, Some("carol"), "wv:alice@a.test", "b.test");
+        assert_eq!(content.check_origin("b.test"), Ok(()));
+        let Content::SendMessageRequest(r) = content else {
+            panic!("not a SendMessageRequest");
+        };
+        assert_eq!(group_of(&r), None, "for the member, not the group");
+        assert_eq!(
+            recipients(&r),
+            (
+                vec!["wv:alice@a.test".to_owned()],
+                Some("a.test".to_owned())
+            )
+        );
+        assert_eq!(sender_of(&r).as_deref(), Some("wv:bob/chat@b.test"));
+        let inbound = InboundId {
+            peer: "b.test".into(),
+            transaction_id: "t".into(),
+        };
+        let m = incoming(inbound, &r, "wv:bob/chat@b.test".into(), Vec::new());
+        assert_eq!(m.screen_name.as_deref(), Some("carol"));
+        assert_eq!(m.content, b"hi");
     }
 }

@@ -254,6 +254,13 @@ impl Federation {
                 let Some(sender) = im::sender_of(r) else {
                     return Some(Content::Status(status(StatusCode::InvalidParameter)));
                 };
+                // A group relaying its member's message speaks for its own domain only.
+                if im::is_group_id(&sender)
+                    && !domain_of_id(&sender)
+                        .is_some_and(|d| d.eq_ignore_ascii_case(t.origin(peer)))
+                {
+                    return Some(Content::Status(status(StatusCode::AddressError)));
+                }
                 let inbound = InboundId {
                     peer: peer.to_owned(),
                     transaction_id: t.transaction_id.clone(),

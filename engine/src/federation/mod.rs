@@ -69,7 +69,7 @@ use std::time::Instant;
 use imps_protocol::StatusCode;
 use imps_protocol::ssp::extension::Features;
 use imps_protocol::ssp::handshake::{HandshakeError, PeerConfig, PeerSessions};
-use imps_protocol::ssp::routing::{Leg, ServiceTable, TransactionTable};
+use imps_protocol::ssp::routing::{Leg, Route, ServiceTable, TransactionTable};
 use imps_protocol::ssp::transaction::{DedupeTable, TransactionIds};
 use imps_protocol::ssp::{Content, Mode, SspError, Status, Transaction, domain_of_id};
 use rand_chacha::ChaCha20Rng;
@@ -281,6 +281,41 @@ impl Federation {
             events: VecDeque::new(),
             changes: VecDeque::new(),
         })
+    }
+
+    /// Adds a peer found at run time (DNS SRV discovery): a direct route to its domain.
+    /// Refused for our own domain or a domain that already has a route.
+    pub fn add_peer(&mut self, peer: PeerEntry) -> Result<(), ConfigError> {
+        if peer.domain == self.config.local_domain {
+            return Err(ConfigError::SelfPeer(peer.domain));
+        }
+        if self.routes_to(&peer.domain) {
+            return Err(ConfigError::DuplicatePeer(peer.domain));
+        }
+        self.sessions.add_peer(PeerConfig {
+            local_domain: self.config.local_domain.clone(),
+            peer_domain: peer.domain.clone(),
+            time_to_live: self.config.session_ttl,
+            shared_secret: peer.shared_secret.clone(),
+        });
+        self.peers.insert(
+            peer.domain.clone(),
+            PeerLink {
+                url: peer.url.clone(),
+                queue: PeerQueue::default(),
+                handshake: Handshake::default(),
+                up: false,
+                agreement: Agreement::default(),
+            },
+        );
+        self.services.insert(&peer.domain, Route::Direct);
+        self.config.peers.push(peer);
+        Ok(())
+    }
+
+    /// True when `domain` is a peer or routed through one.
+    pub fn routes_to(&self, domain: &str) -> bool {
+        self.services.resolve(&domain.to_ascii_lowercase()).is_ok()
     }
 
     /// Our domain.
@@ -594,7 +629,10 @@ impl Federation {
                 status: im::answer_status(&content),
             })),
             ItemOrigin::DeliveryReport { .. } => {}
-            ItemOrigin::Service(request) => self.complete_request(*request, content),
+            ItemOrigin::Service(request) => {
+                let tid = item.transaction.transaction_id.clone();
+                self.complete_request(tid, *request, content)
+            }
             ItemOrigin::Agreement => {
                 let tid = item.transaction.transaction_id.clone();
                 self.on_agreement_answer(now, &item.peer, &tid, &content)

@@ -143,6 +143,7 @@ impl Federation {
                 // A refusal (queue full, feature not agreed) is reported like a failure.
                 if let Err(code) = self.queue_request(now, request.clone(), false) {
                     self.events.push_back(Event::RequestResult(RequestResult {
+                        transaction_id: None,
                         request,
                         status: status(code),
                         answer: Answer::None,

@@ -271,6 +271,8 @@ pub struct IncomingNotice {
 /// 516 (no route).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestResult {
+    /// The SSP transaction that carried it (`None` when it was refused before one was made).
+    pub transaction_id: Option<String>,
     /// The request.
     pub request: RemoteRequest,
     /// The outcome.

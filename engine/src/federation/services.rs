@@ -16,6 +16,34 @@ use super::request::{Answer, IncomingNotice, IncomingRequest, RemoteRequest, Req
 use super::{Event, Federation, Queued, status};
 
 impl Federation {
+    /// Hands the message `msg` of a member (`screen_name`) of the local group `msg.sender` to
+    /// the group's members of other domains (`msg.recipients`): one queued
+    /// `SendMessageRequest` per member with the group as its sender. Outcomes come as
+    /// [`Event::SendResult`] with the group as sender.
+    pub fn send_group_message(
+        &mut self,
+        now: Instant,
+        msg: &super::OutgoingMessage,
+        screen_name: Option<&str>,
+    ) -> Vec<Queued> {
+        let mut out = Vec::with_capacity(msg.recipients.len());
+        for recipient in &msg.recipients {
+            let origin = ItemOrigin::Message {
+                sender: msg.sender.clone(),
+                recipient: recipient.clone(),
+                message_id: msg.message_id.clone(),
+            };
+            let result = self.queue_for_user(now, recipient, origin, |local| {
+                im::group_request(msg, screen_name, recipient, local)
+            });
+            out.push(Queued {
+                recipient: recipient.clone(),
+                result,
+            });
+        }
+        out
+    }
+
     /// Sends a local user's `request` to the domain of its targets (all in one domain). Its
     /// acting user must be `wv:user@<local domain>`. Refused at once with 402 (targets in no
     /// or several remote domains, or an actor that is not local), 516 (no route), 507 (queue
@@ -151,9 +179,15 @@ impl Federation {
     }
 
     /// Reports the outcome of a local request.
-    pub(crate) fn complete_request(&mut self, request: RemoteRequest, content: Content) {
+    pub(crate) fn complete_request(
+        &mut self,
+        transaction_id: String,
+        request: RemoteRequest,
+        content: Content,
+    ) {
         let (status, answer) = answer::read(content);
         self.events.push_back(Event::RequestResult(RequestResult {
+            transaction_id: Some(transaction_id),
             request,
             status,
             answer,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use imps_protocol::StatusCode;
 
 use super::mesh::GroupMsg;
+use super::remote_members::is_remote;
 use crate::im::mailbox::Letter;
 use crate::im::mesh::ImMsg;
 use crate::presence::publication::SessionRef;
@@ -42,7 +43,7 @@ impl Shard {
         self.send_after_records(from, ShardMsg::Im(msg));
     }
 
-    fn group_post(&mut self, post: &GroupPost) -> StatusCode {
+    pub(super) fn group_post(&mut self, post: &GroupPost) -> StatusCode {
         let Some(g) = self.groups.get(&*post.group) else {
             return StatusCode::GroupMissing;
         };
@@ -71,6 +72,12 @@ impl Shard {
                 .map(|j| j.session)
                 .collect(),
         };
+        let remote: Vec<String> = g
+            .joined
+            .iter()
+            .filter(|j| is_remote(j.session) && targets.contains(&j.session))
+            .map(|j| j.user.to_string())
+            .collect();
         let mut by_shard: Vec<Vec<SessionRef>> = vec![Vec::new(); self.shards];
         for s in targets {
             if let Some(b) = by_shard.get_mut(usize::from(s.shard)) {
@@ -90,6 +97,7 @@ impl Shard {
             };
             self.send_after_records(shard, ShardMsg::Group(msg));
         }
+        self.post_to_remote_members(&post.group, &post.letter, screen_name.as_deref(), remote);
         StatusCode::Successful
     }
 }

@@ -20,5 +20,11 @@ pub mod mail;
 pub mod mesh;
 pub(crate) mod messaging;
 pub(crate) mod ops;
+mod remote;
+mod remote_members;
+mod remote_outbound;
+mod remote_payload;
+#[cfg(test)]
+mod remote_tests;
 mod route;
 pub(crate) mod session_side;

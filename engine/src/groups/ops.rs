@@ -117,6 +117,8 @@ impl Shard {
                 b.push(j.session);
             }
         }
+        let remote = self.remote_members(group, &filter);
+        self.notify_remote_members(group, &primitive, remote);
         let primitive = Arc::new(primitive);
         let left = left.then(|| Arc::from(group));
         for (shard, to) in by_shard.into_iter().enumerate() {
@@ -215,7 +217,7 @@ impl Shard {
         self.send_after_records(from, ShardMsg::Group(msg));
     }
 
-    fn group_request(
+    pub(super) fn group_request(
         &mut self,
         _now: Millis,
         a: &Asker,

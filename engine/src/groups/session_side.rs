@@ -15,6 +15,7 @@ use crate::im::mailbox::Letter;
 use crate::presence::publication::SessionRef;
 use crate::routing::{shard_index, split_by_owner};
 use crate::shard::{PartKind, Shard, ShardMsg};
+use crate::users::UserIdx;
 
 impl Shard {
     /// The shard that owns a normalized group ID.
@@ -34,6 +35,9 @@ impl Shard {
         let Ok(group) = group.normalize(&self.config.domain) else {
             return Some(StatusCode::GroupMissing);
         };
+        if self.is_remote_group(&group) {
+            return self.forward_remote_group_request(slot, group, &request);
+        }
         let session = self.session_ref(slot)?;
         let user: Arc<str> = self
             .sessions
@@ -78,7 +82,7 @@ impl Shard {
         self.part_answered(query);
     }
 
-    fn note_membership(&mut self, session: SessionRef, group: &Arc<str>, joined: bool) {
+    pub(super) fn note_membership(&mut self, session: SessionRef, group: &Arc<str>, joined: bool) {
         let Some(slot) = self.slot_of(session) else {
             if joined {
                 // The session ended meanwhile: leave again.
@@ -171,10 +175,21 @@ impl Shard {
         }
     }
 
-    /// A session ends: the groups it joined forget it.
-    pub(crate) fn groups_session_ended(&mut self, session: SessionRef, groups: &[Arc<str>]) {
+    /// A session of `user` ends: the groups it joined forget it (those of other domains
+    /// when no other session of the user is in them).
+    pub(crate) fn groups_session_ended(
+        &mut self,
+        session: SessionRef,
+        user: UserIdx,
+        groups: &[Arc<str>],
+    ) {
         self.group_mail.ended(session);
-        let by_shard = split_by_owner(groups.iter().cloned(), self.shards, |g| g);
+        let (remote, local): (Vec<Arc<str>>, Vec<Arc<str>>) = groups
+            .iter()
+            .cloned()
+            .partition(|g| self.is_remote_group(g));
+        self.leave_remote_groups(user, &remote);
+        let by_shard = split_by_owner(local, self.shards, |g| g);
         for (shard, groups) in by_shard.into_iter().enumerate() {
             if !groups.is_empty() {
                 let msg = GroupMsg::SessionEnded { session, groups };

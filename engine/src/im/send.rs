@@ -99,7 +99,10 @@ impl Shard {
     /// new part of kind `kind`.
     fn post(&mut self, slot: u32, kind: PartKind, letter: Arc<Letter>, mut r: Resolved) {
         let (query, part) = self.open_part(kind);
-        let remote = self.take_remote(&mut r.users);
+        let mut remote = self.take_remote(&mut r.users);
+        let (remote_groups, refused) = self.take_remote_groups(&mut r.groups);
+        remote.extend(remote_groups);
+        r.failed.extend(refused);
         let asked_remote = remote.len();
         let users = r.users.iter().map(|u| Arc::<str>::from(u.as_str()));
         let by_shard: Vec<(usize, Vec<Arc<str>>)> = match r.users.as_slice() {

@@ -96,6 +96,10 @@ impl Shard {
         if !self.record_invitation(closed) {
             return StatusCode::ServerError;
         }
+        if self.is_remote_user(&inviter) {
+            self.answer_remote(&inviter, &invitee, id, r.acceptance, r.note.clone());
+            return StatusCode::Successful;
+        }
         let msg = InviteMsg::Answered {
             inviter: inviter.clone(),
             invitee,

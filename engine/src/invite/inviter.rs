@@ -143,8 +143,18 @@ impl Shard {
         }
         let invitees = invitee_ids;
         let (query, part) = self.open_part(PartKind::Invite);
-        let by_shard = split_by_owner(invitees.iter().cloned(), self.shards, |u| u);
-        let mut sent = 0;
+        let (remote, local): (Vec<Arc<str>>, Vec<Arc<str>>) = invitees
+            .iter()
+            .cloned()
+            .partition(|u| self.is_remote_user(u));
+        let asked = invitees.len() + failed.len();
+        let (mut sent, mut failed) = (0, failed);
+        if !remote.is_empty() {
+            let (handed, lost) = self.invite_remote((query, part), &inviter, &invitation, &remote);
+            sent += handed;
+            failed.extend(lost);
+        }
+        let by_shard = split_by_owner(local, self.shards, |u| u);
         for (shard, invitees) in by_shard.into_iter().enumerate() {
             if invitees.is_empty() {
                 continue;
@@ -162,7 +172,7 @@ impl Shard {
         }
         if let Some(p) = self.part_mut(query, part) {
             p.waiting = sent;
-            p.asked = invitees.len() + failed.len();
+            p.asked = asked;
             p.failed = failed;
         }
         StatusCode::Successful
@@ -224,7 +234,7 @@ impl Shard {
     }
 
     /// True when `inviter`'s open invitation `invite_id` waits for one of `invitees`.
-    fn waits_for(&self, inviter: &str, invite_id: &str, invitees: &[String]) -> bool {
+    pub(super) fn waits_for(&self, inviter: &str, invite_id: &str, invitees: &[String]) -> bool {
         let asked: HashSet<&str> = invitees.iter().map(String::as_str).collect();
         self.invitations.of(inviter).is_some_and(|b| {
             b.sent
@@ -264,6 +274,9 @@ impl Shard {
                 return StatusCode::ServerError;
             }
         }
+        let (remote, gone): (Vec<Arc<str>>, Vec<Arc<str>>) =
+            gone.into_iter().partition(|u| self.is_remote_user(u));
+        self.cancel_remote(&inviter, id, &remote, req.note.as_ref());
         let mut by_shard: Vec<Vec<Arc<str>>> = vec![Vec::new(); self.shards];
         for u in gone {
             if let Some(b) = by_shard.get_mut(self.user_shard(&u)) {

@@ -26,6 +26,9 @@
 
 mod invitee;
 mod inviter;
+mod remote;
+#[cfg(test)]
+mod remote_tests;
 mod stored;
 
 use std::cmp::Reverse;

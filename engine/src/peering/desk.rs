@@ -53,6 +53,22 @@ pub enum DeskMsg {
         /// The outcome.
         status: Status,
     },
+    /// A DNS SRV lookup ended.
+    Discovered {
+        /// The domain looked up.
+        domain: String,
+        /// Its SSP server, or why not.
+        found: Result<std::net::SocketAddr, super::discovery::DiscoveryError>,
+    },
+    /// The shards served a remote user's request.
+    Served {
+        /// The request.
+        inbound: InboundId,
+        /// The outcome.
+        status: Status,
+        /// What goes with it.
+        answer: Box<Answer>,
+    },
     /// A POST was made (or failed).
     Posted {
         /// The peer.
@@ -86,6 +102,12 @@ impl DeskHandle {
     }
 }
 
+#[path = "desk_services.rs"]
+mod services;
+
+#[path = "desk_discovery.rs"]
+mod discovering;
+
 /// Timing of the desk besides the federation's own.
 #[derive(Debug, Clone, Copy)]
 pub struct DeskTiming {
@@ -95,6 +117,8 @@ pub struct DeskTiming {
     pub connect_timeout: Duration,
     /// HTTP response timeout.
     pub response_timeout: Duration,
+    /// DNS SRV discovery of unknown domains (`None`: off).
+    pub discovery: Option<super::discovery::Discovery>,
 }
 
 /// A part of a SendMessage answer waiting for remote recipients.
@@ -131,6 +155,10 @@ struct Desk {
     durable: u64,
     /// Answers waiting for their queue-log record: (record, shard, operation).
     held: Vec<(u64, usize, FederationOp)>,
+    /// Local requests of the services waiting for their answer, by SSP transaction id.
+    requests: HashMap<String, services::WaitingRequest>,
+    /// Domains being looked up by DNS SRV, with what waits for them.
+    lookups: discovering::Lookups,
 }
 
 /// The durable queue of the desk: the log, what it held at start, and its durability reports.
@@ -171,31 +199,27 @@ pub fn start_desk(
     }
     let fed = Federation::new(config, seed).map_err(|e| e.to_string())?;
     let (tx, rx) = flume::unbounded::<DeskMsg>();
-    let mut senders = HashMap::new();
-    let mut stats = HashMap::new();
-    for (domain, target) in targets {
-        let (ttx, trx) = flume::unbounded::<Transmit>();
-        let client = PeerClient::new(target, timing.connect_timeout, timing.response_timeout);
-        local.spawn(peer_sender(domain.clone(), client, trx, tx.clone()));
-        stats.insert(domain.clone(), PeerStats::default());
-        senders.insert(domain, ttx);
-    }
     let mut desk = Desk {
         fed,
         local: local.clone(),
         domain,
         tx: tx.clone(),
-        senders,
+        senders: HashMap::new(),
         parts: HashMap::new(),
         items: HashMap::new(),
         late: HashMap::new(),
         next_part: 0,
         timing,
-        stats,
+        stats: HashMap::new(),
         log,
         durable: 0,
         held: Vec::new(),
+        requests: HashMap::new(),
+        lookups: discovering::Lookups::default(),
     };
+    for (domain, target) in targets {
+        desk.connect(domain, target);
+    }
     desk.restore(restored);
     local.spawn(desk.run(rx, out_rx, durable_rx));
     Ok(DeskHandle { tx })
@@ -271,9 +295,21 @@ impl Desk {
                 self.fed.handle_timeout(now);
             }
             self.expire_parts(now);
+            self.expire_requests(now);
             self.drain(now);
             stuck = due && self.fed.next_timeout(now).is_some_and(|t| t <= now);
         }
+    }
+
+    /// Starts the sender task of peer `domain` at `target`.
+    fn connect(&mut self, domain: String, target: Target) {
+        let (ttx, trx) = flume::unbounded::<Transmit>();
+        let timing = self.timing;
+        let client = PeerClient::new(target, timing.connect_timeout, timing.response_timeout);
+        self.local
+            .spawn(peer_sender(domain.clone(), client, trx, self.tx.clone()));
+        self.stats.insert(domain.clone(), PeerStats::default());
+        self.senders.insert(domain, ttx);
     }
 
     /// Puts the items of the queue log back into the federation's queues.
@@ -330,6 +366,10 @@ impl Desk {
 
     fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let parts = self.parts.values().map(|p| p.deadline).min();
+        let parts = match (parts, self.next_request_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (self.fed.next_timeout(now), parts) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -345,6 +385,12 @@ impl Desk {
                         tracing::debug!(error = %e, "undecodable SSP POST");
                         Verdict::BadRequest
                     }
+                    Err(IncomingError::UnknownPeer(domain)) => {
+                        // Found by DNS, the peer's next attempt gets a session.
+                        self.discover(now, &domain);
+                        tracing::info!(%domain, "SSP POST from an unknown peer refused");
+                        Verdict::Close
+                    }
                     Err(e) => {
                         tracing::info!(error = %e, "SSP POST refused");
                         Verdict::Close
@@ -356,6 +402,12 @@ impl Desk {
                 let id = None;
                 self.fed.answer_message(now, &inbound, status, id);
             }
+            DeskMsg::Served {
+                inbound,
+                status,
+                answer,
+            } => self.fed.answer_request(now, &inbound, status, *answer),
+            DeskMsg::Discovered { domain, found } => self.discovered(now, domain, found),
             DeskMsg::Posted {
                 peer,
                 transaction_id,
@@ -374,6 +426,9 @@ impl Desk {
     }
 
     fn on_shard(&mut self, now: Instant, out: FederationOut) {
+        let Some(out) = self.park_until_discovered(now, out) else {
+            return;
+        };
         match out {
             FederationOut::Send {
                 shard,
@@ -382,6 +437,13 @@ impl Desk {
                 letter,
                 recipients,
             } => self.send(now, (shard, query, part), letter, recipients),
+            FederationOut::Request {
+                shard,
+                query,
+                part,
+                request,
+            } => self.request(now, (shard, query, part), *request),
+            FederationOut::Presence { watchers, value } => self.presence(now, &watchers, value),
             FederationOut::Report {
                 original_sender,
                 recipient,
@@ -441,7 +503,14 @@ impl Desk {
             report: letter.report,
             needs_seq: 0,
         };
-        for q in self.fed.send_message(now, &msg) {
+        let queued = if crate::federation::im::is_group_id(&letter.sender) {
+            // A local group relaying a member's message to its members of other domains.
+            let screen_name = letter.screen_name.as_deref();
+            self.fed.send_group_message(now, &msg, screen_name)
+        } else {
+            self.fed.send_message(now, &msg)
+        };
+        for q in queued {
             match q.result {
                 Ok(_) => {
                     waiting.outstanding += 1;
@@ -543,7 +612,7 @@ impl Desk {
             let Some(e) = self.fed.poll_event() else {
                 break;
             };
-            self.on_event(now, e);
+            self.on_event(e);
         }
         self.log_changes(now);
         for (peer, s) in self.stats.iter_mut() {
@@ -574,7 +643,7 @@ impl Desk {
         }
     }
 
-    fn on_event(&mut self, now: Instant, event: Event) {
+    fn on_event(&mut self, event: Event) {
         match event {
             Event::DeliverMessage(m) => self.deliver(m),
             Event::SendResult(r) => self.on_send_result(r),
@@ -592,32 +661,10 @@ impl Desk {
             Event::Agreed { peer, features } => {
                 tracing::info!(%peer, ?features, "SSP service agreement");
             }
-            // Presence, invitations and groups across domains are not wired to the shards
-            // yet: the peer gets 501 at once instead of waiting for an answer.
-            Event::Request(r) => {
-                tracing::debug!(peer = %r.inbound.peer, request = ?r.request, "remote request answered 501");
-                self.fed.answer_request(
-                    now,
-                    &r.inbound,
-                    crate::federation::status(StatusCode::NotImplemented),
-                    Answer::None,
-                );
-            }
-            Event::DeliverGroupMessage(m) => {
-                tracing::debug!(peer = %m.inbound.peer, sender = %m.sender, "remote group message answered 501");
-                self.fed.answer_message(
-                    now,
-                    &m.inbound,
-                    crate::federation::status(StatusCode::NotImplemented),
-                    None,
-                );
-            }
-            Event::Notice(n) => {
-                tracing::debug!(origin = %n.origin, notice = ?n.notice, "remote notice not served");
-            }
-            Event::RequestResult(r) => {
-                tracing::debug!(code = r.status.code, request = ?r.request, "remote request result");
-            }
+            Event::Request(r) => self.serve(r),
+            Event::DeliverGroupMessage(m) => self.deliver_to_group(m),
+            Event::Notice(n) => self.notice(n),
+            Event::RequestResult(r) => self.on_request_result(r),
         }
     }
 
@@ -661,21 +708,7 @@ impl Desk {
         let local = self.local.clone();
         let domain = self.domain.clone();
         let tx = self.tx.clone();
-        let (content, base64) = match String::from_utf8(m.content) {
-            Ok(text) => (text, false),
-            Err(e) => (
-                base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
-                true,
-            ),
-        };
-        let letter = RemoteLetter {
-            id: m.message_id.clone().unwrap_or_default(),
-            sender: m.sender.clone(),
-            content_type: m.content_type.clone(),
-            content: Some(content),
-            base64,
-            report: m.delivery_report,
-        };
+        let letter = remote_letter(&m);
         self.local.spawn(async move {
             let mut failed = Vec::new();
             for recipient in &m.recipients {
@@ -707,6 +740,27 @@ impl Desk {
                 status,
             });
         });
+    }
+}
+
+/// A message from another domain in the shards' terms (content that is not UTF-8 goes as
+/// BASE64).
+fn remote_letter(m: &IncomingMessage) -> RemoteLetter {
+    let (content, base64) = match std::str::from_utf8(&m.content) {
+        Ok(text) => (text.to_owned(), false),
+        Err(_) => (
+            base64::engine::general_purpose::STANDARD.encode(&m.content),
+            true,
+        ),
+    };
+    RemoteLetter {
+        id: m.message_id.clone().unwrap_or_default(),
+        sender: m.sender.clone(),
+        content_type: m.content_type.clone(),
+        content: Some(content),
+        base64,
+        report: m.delivery_report,
+        screen_name: m.screen_name.clone(),
     }
 }
 

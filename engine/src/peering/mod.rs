@@ -12,9 +12,11 @@
 
 pub mod client;
 pub mod desk;
+pub mod discovery;
 pub mod endpoint;
 pub mod queue_log;
 mod sender;
+pub(crate) mod service_side;
 pub mod settings;
 mod shard_side;
 pub mod stats;
@@ -56,6 +58,27 @@ pub enum FederationOut {
         /// When it was delivered, ms since the Unix epoch.
         delivered_ms: Option<u64>,
     },
+    /// A local user's request for another domain (presence, invitation, group); the outcome
+    /// comes back to part (`query`, `part`) of shard `shard` as
+    /// [`FederationOp::Outcome`] (`query` 0: nobody waits).
+    Request {
+        /// The shard of the asking user.
+        shard: usize,
+        /// The waiting request (0: none).
+        query: u64,
+        /// Its part.
+        part: u32,
+        /// The request; its acting user is local.
+        request: Box<crate::federation::RemoteRequest>,
+    },
+    /// A presence value of a local user for watchers of other domains (batched per domain
+    /// by the federation).
+    Presence {
+        /// The remote watchers.
+        watchers: Vec<String>,
+        /// The value (the publisher and its attributes).
+        value: imps_protocol::ssp::PresenceValue,
+    },
 }
 
 /// An instant message crossing a domain border, in the shards' terms.
@@ -73,6 +96,8 @@ pub struct RemoteLetter {
     pub base64: bool,
     /// The sender asked for delivery reports.
     pub report: bool,
+    /// When `sender` is a group relaying a member's message: that member's screen name.
+    pub screen_name: Option<String>,
 }
 
 /// The way from the shards to the desk, when peers are configured: the sender goes into
@@ -98,6 +123,14 @@ pub fn start(
         answer_wait: std::time::Duration::from_millis(f.answer_wait_ms),
         connect_timeout: std::time::Duration::from_millis(f.connect_timeout_ms.max(1)),
         response_timeout: std::time::Duration::from_millis(f.send_timeout_ms.max(1)),
+        discovery: f
+            .name_server()
+            .map_err(|e| e.to_string())?
+            .map(|server| discovery::Discovery {
+                server,
+                timeout: std::time::Duration::from_millis(f.dns_timeout_ms.max(1)),
+                retry: std::time::Duration::from_secs(f.dns_retry_s),
+            }),
     };
     let seed = crate::persist::os_seed().map_err(|e| e.to_string())?;
     let queue = queue_log::QueueLog::open(&settings.data_dir).map_err(|e| e.to_string())?;

@@ -5,18 +5,27 @@
 //! rewritten with only the items still queued, and those items are handed back; it is
 //! compacted the same way once enough records have been appended since.
 //!
-//! Instants are process-local, so the log keeps wall-clock milliseconds. Items relayed for
-//! other domains are not logged (see [`crate::federation::queue`]).
+//! Instants are process-local, so the log keeps wall-clock milliseconds. Messages, delivery
+//! reports and the service requests of local users ([`ItemOrigin::Service`]: presence,
+//! invitations, groups, profiles) are logged; items relayed for other domains and the service
+//! agreement are not (see [`QueueLog::record`]).
+//!
+//! A service record keeps only the SSP transaction: its [`RemoteRequest`] is derived again
+//! from the transaction's content on replay (one source of truth, the very primitive the peer
+//! gets). A record that no longer decodes (damaged, or from a version that wrote something
+//! this one cannot read) is skipped with a warning and dropped by the rewrite that follows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use imps_protocol::Limits;
-use imps_protocol::ssp::{SessionBlock, SspMessage, Transaction, decode_ssp, encode_ssp_into};
+use imps_protocol::ssp::{
+    SessionBlock, SspError, SspMessage, Transaction, decode_ssp, encode_ssp_into,
+};
+use imps_protocol::{Limits, StatusCode};
 
-use crate::federation::{ItemOrigin, QueueChange};
+use crate::federation::{ItemOrigin, QueueChange, RemoteRequest};
 use crate::storage::{FrameReader, encode_frame};
 
 /// Records appended since the last compaction after which the log is rewritten.
@@ -36,6 +45,29 @@ pub enum QueueLogError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+/// Why a record of the log could not be read back (the record is skipped).
+#[derive(Debug, thiserror::Error)]
+enum RecordError {
+    /// The record ends before its last field.
+    #[error("the record is cut short")]
+    Truncated,
+    /// The transaction does not decode as SSP.
+    #[error("its transaction does not decode: {0}")]
+    Ssp(#[from] SspError),
+    /// The SSP holds no session transaction.
+    #[error("it holds no session transaction")]
+    NoTransaction,
+    /// The origin tag is unknown.
+    #[error("unknown origin tag {0}")]
+    UnknownOrigin(u8),
+    /// A service record whose transaction is not a service request.
+    #[error("its transaction is not a service request")]
+    NotAService,
+    /// A service record whose request is incomplete (a party is missing).
+    #[error("its service request is invalid ({0})")]
+    InvalidService(StatusCode),
 }
 
 /// An item read back from the log, to be restored into the federation's queue.
@@ -107,13 +139,18 @@ impl QueueLog {
         // A torn or damaged tail ends the replay: what follows it was never acknowledged.
         for payload in FrameReader::new(&bytes) {
             match payload.first() {
-                Some(1) => {
-                    if let Some(item) = decode_item(payload) {
+                Some(1) => match decode_item(payload) {
+                    Ok(item) => {
                         let key = (item.peer.clone(), item.transaction.transaction_id.clone());
                         order.push(key.clone());
                         live.insert(key, payload.to_vec());
                     }
-                }
+                    Err(e) => tracing::warn!(
+                        path = %path.display(),
+                        error = %e,
+                        "federation queue log: record skipped"
+                    ),
+                },
                 Some(2) => {
                     let mut r = Reader(&payload[1..]);
                     if let (Some(peer), Some(tid)) = (r.string(), r.string()) {
@@ -123,11 +160,13 @@ impl QueueLog {
                 _ => {}
             }
         }
-        order.retain(|k| live.contains_key(k));
-        order.dedup();
+        // An item queued again (its peer lost the session) appears twice in `order`: keep
+        // its first place, once.
+        let mut seen = HashSet::new();
+        order.retain(|k| live.contains_key(k) && seen.insert(k.clone()));
         let items: Vec<LoggedItem> = order
             .iter()
-            .filter_map(|k| live.get(k).and_then(|p| decode_item(p)))
+            .filter_map(|k| live.get(k).and_then(|p| decode_item(p).ok()))
             .collect();
         let frames = frames_of(order.iter().filter_map(|k| live.get(k)));
         rewrite(&path, &frames)?;
@@ -155,7 +194,8 @@ impl QueueLog {
     }
 
     /// Appends `change` (wall clock: `now_ms` at `now`); the record's sequence number, or
-    /// `None` when nothing is logged for it (relayed items).
+    /// `None` when nothing is logged for it (relayed items, the agreement request, and the
+    /// removal of an item that was not logged).
     pub fn record(
         &mut self,
         change: &QueueChange,
@@ -178,10 +218,10 @@ impl QueueLog {
                     enqueued_ms: wall(item.enqueued_at),
                     expires_ms: wall(item.expires_at),
                 };
-                // Only messages and reports are logged: relayed items are not restored
-                // (their relay entry is gone after a restart), agreement exchanges are
-                // redone per session, and service requests (presence, groups,
-                // invitations) are not wired to the shards yet.
+                // Messages, reports and service requests are logged. Relayed items are not:
+                // the relay entry that leads their answer back to the other domain is gone
+                // after a restart (and that domain retries on its own). Nor is the agreement
+                // request: it belongs to one session and is redone when a new one comes up.
                 let payload = encode_item(&logged)?;
                 self.live.insert(
                     (item.peer.clone(), item.transaction.transaction_id.clone()),
@@ -348,7 +388,8 @@ impl Reader<'_> {
     }
 }
 
-/// The log form of a queued message or report; `None` for items that are not logged.
+/// The log form of a queued message, report or service request; `None` for items that are
+/// not logged.
 fn encode_item(item: &LoggedItem) -> Option<Vec<u8>> {
     let mut out = vec![1u8];
     put_str(&mut out, &item.peer);
@@ -382,42 +423,75 @@ fn encode_item(item: &LoggedItem) -> Option<Vec<u8>> {
             put_str(&mut out, recipient);
             put_opt(&mut out, message_id.as_deref());
         }
-        ItemOrigin::Relay { .. } | ItemOrigin::Service(_) | ItemOrigin::Agreement => return None,
+        // Only the tag: the request is derived again from the transaction on replay. A
+        // transaction it cannot be derived from would be skipped then: not logged at all.
+        ItemOrigin::Service(request) => {
+            match RemoteRequest::from_content(&item.transaction.content) {
+                Some(Ok(_)) => out.push(3),
+                other => {
+                    tracing::warn!(
+                        peer = %item.peer,
+                        transaction_id = %item.transaction.transaction_id,
+                        ?request,
+                        derived = ?other,
+                        "service request not logged: its transaction does not carry it"
+                    );
+                    return None;
+                }
+            }
+        }
+        ItemOrigin::Relay { .. } | ItemOrigin::Agreement => return None,
     }
     out.extend_from_slice(&item.enqueued_ms.to_le_bytes());
     out.extend_from_slice(&item.expires_ms.to_le_bytes());
     Some(out)
 }
 
-fn decode_item(payload: &[u8]) -> Option<LoggedItem> {
-    let mut r = Reader(payload.get(1..)?);
-    let peer = r.string()?;
-    let xml = r.string()?;
-    let transaction = match decode_ssp(xml.as_bytes(), &Limits::default()).ok()? {
-        SspMessage::Session(block) => block.transactions.into_iter().next()?,
-        SspMessage::Setup(_) => return None,
+fn decode_item(payload: &[u8]) -> Result<LoggedItem, RecordError> {
+    let mut r = Reader(payload.get(1..).ok_or(RecordError::Truncated)?);
+    let peer = r.string().ok_or(RecordError::Truncated)?;
+    let xml = r.string().ok_or(RecordError::Truncated)?;
+    let transaction = match decode_ssp(xml.as_bytes(), &Limits::default())? {
+        SspMessage::Session(block) => block
+            .transactions
+            .into_iter()
+            .next()
+            .ok_or(RecordError::NoTransaction)?,
+        SspMessage::Setup(_) => return Err(RecordError::NoTransaction),
     };
-    let tag = r.u8()?;
-    let (a, b, id) = (r.string()?, r.string()?, r.opt()?);
-    let origin = match tag {
-        1 => ItemOrigin::Message {
-            sender: a,
-            recipient: b,
-            message_id: id,
+    let origin = match r.u8().ok_or(RecordError::Truncated)? {
+        tag @ (1 | 2) => {
+            let (a, b, id) = (r.string(), r.string(), r.opt());
+            let (Some(a), Some(b), Some(id)) = (a, b, id) else {
+                return Err(RecordError::Truncated);
+            };
+            if tag == 1 {
+                ItemOrigin::Message {
+                    sender: a,
+                    recipient: b,
+                    message_id: id,
+                }
+            } else {
+                ItemOrigin::DeliveryReport {
+                    original_sender: a,
+                    recipient: b,
+                    message_id: id,
+                }
+            }
+        }
+        3 => match RemoteRequest::from_content(&transaction.content) {
+            Some(Ok(request)) => ItemOrigin::Service(Box::new(request)),
+            Some(Err(code)) => return Err(RecordError::InvalidService(code)),
+            None => return Err(RecordError::NotAService),
         },
-        2 => ItemOrigin::DeliveryReport {
-            original_sender: a,
-            recipient: b,
-            message_id: id,
-        },
-        _ => return None,
+        tag => return Err(RecordError::UnknownOrigin(tag)),
     };
-    Some(LoggedItem {
+    Ok(LoggedItem {
         peer,
         transaction,
         origin,
-        enqueued_ms: r.u64()?,
-        expires_ms: r.u64()?,
+        enqueued_ms: r.u64().ok_or(RecordError::Truncated)?,
+        expires_ms: r.u64().ok_or(RecordError::Truncated)?,
     })
 }
 
@@ -489,3 +563,7 @@ mod tests {
         assert_eq!(items.len(), 1);
     }
 }
+
+#[cfg(test)]
+#[path = "queue_log_tests.rs"]
+mod service_tests;

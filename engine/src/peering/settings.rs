@@ -10,6 +10,10 @@
 //! retry_max_ms = 600000       # ... up to this
 //! queue_capacity = 10000      # items per peer; beyond it 507
 //! answer_wait_ms = 3000       # how long a SendMessage waits for the remote answer
+//! dns_srv = false             # find unknown domains by DNS SRV _imps-server._tcp.<domain>
+//! dns_server = "10.0.0.2:53"  # the name server asked (default: /etc/resolv.conf's first)
+//! dns_timeout_ms = 2000       # per DNS query
+//! dns_retry_s = 60            # a domain not found is not asked again for this long
 //! ```
 
 use std::time::Duration;
@@ -63,6 +67,14 @@ pub struct FederationSettings {
     pub queue_capacity: usize,
     /// How long a SendMessage-Response waits for the remote answer, ms.
     pub answer_wait_ms: u64,
+    /// Find the SSP server of a domain that is not a peer by DNS SRV.
+    pub dns_srv: bool,
+    /// The name server for SRV lookups (`IP:port`); `None`: the first of /etc/resolv.conf.
+    pub dns_server: Option<String>,
+    /// Timeout of one DNS query, ms.
+    pub dns_timeout_ms: u64,
+    /// How long a domain that was not found stays unknown before it is looked up again, s.
+    pub dns_retry_s: u64,
 }
 
 impl Default for FederationSettings {
@@ -78,6 +90,10 @@ impl Default for FederationSettings {
             connect_timeout_ms: 3_000,
             queue_capacity: 10_000,
             answer_wait_ms: 3_000,
+            dns_srv: false,
+            dns_server: None,
+            dns_timeout_ms: 2_000,
+            dns_retry_s: 60,
         }
     }
 }
@@ -87,9 +103,30 @@ fn millis(d: Duration) -> u64 {
 }
 
 impl FederationSettings {
-    /// True when at least one peer is configured.
+    /// True when at least one peer is configured, or peers are found by DNS SRV.
     pub fn enabled(&self) -> bool {
-        !self.peers.is_empty()
+        !self.peers.is_empty() || self.dns_srv
+    }
+
+    /// The name server for SRV lookups: the configured one, else the first of
+    /// `/etc/resolv.conf`; `None` when discovery is off.
+    pub fn name_server(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        if !self.dns_srv {
+            return Ok(None);
+        }
+        if let Some(s) = &self.dns_server {
+            return s.trim().parse().map(Some).map_err(|_| ConfigError::Syntax {
+                expected: "dns_server as IP:port",
+                found: s.clone(),
+            });
+        }
+        let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        super::discovery::resolv_conf_server(&text)
+            .map(Some)
+            .ok_or_else(|| ConfigError::Syntax {
+                expected: "a nameserver in /etc/resolv.conf (or dns_server)",
+                found: "none".into(),
+            })
     }
 
     /// Adds the command-line values: `peers` as `domain=url`, `secrets` as `domain=secret`,
@@ -194,5 +231,20 @@ mod tests {
             via: "f.test".into(),
         });
         assert!(s.to_config("a.test").is_err());
+    }
+
+    #[test]
+    fn discovery_is_off_by_default_and_names_its_server() {
+        let mut s = FederationSettings::default();
+        assert!(!s.enabled());
+        assert_eq!(s.name_server(), Ok(None));
+        s = toml::from_str("dns_srv = true\ndns_server = \"127.0.0.1:5353\"\n").expect("toml");
+        assert!(s.enabled());
+        assert_eq!(
+            s.name_server(),
+            Ok(Some(std::net::SocketAddr::from(([127, 0, 0, 1], 5353))))
+        );
+        s.dns_server = Some("nowhere".into());
+        assert!(s.name_server().is_err());
     }
 }

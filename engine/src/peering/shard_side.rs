@@ -11,8 +11,10 @@ use imps_protocol::types::{DateTime, UserId};
 
 use super::{FederationOut, RemoteLetter, is_remote};
 use crate::core::{Millis, Token};
+use crate::federation::{Answer, RemoteRequest};
 use crate::im::mailbox::{Letter, content_size};
 use crate::shard::{AdminDone, Reply, Shard};
+use imps_protocol::ssp::Status;
 
 /// What the desk asks of a shard (carried by [`crate::shard::Admin::Federation`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,51 @@ pub enum FederationOp {
         /// When it was delivered (ISO 8601), if it was.
         delivery_time: Option<String>,
     },
+    /// The outcome of a request a local user of this shard sent to another domain (see
+    /// [`FederationOut::Request`]); `query` 0 when nobody waits any more (answered late, or
+    /// restored from the queue log after a restart).
+    Outcome {
+        /// The local user who asked.
+        user: String,
+        /// The waiting request.
+        query: u64,
+        /// Its part.
+        part: u32,
+        /// What was asked.
+        request: Box<RemoteRequest>,
+        /// The remote domain's answer (or 503/504/506/516 from the federation).
+        status: Status,
+        /// What came with it.
+        answer: Box<Answer>,
+    },
+    /// A request of a user of another domain for the local user or group `target`;
+    /// answered with [`AdminDone::Served`].
+    Serve {
+        /// The local user or group it is about (normalized).
+        target: String,
+        /// The request (its users all belong to this shard).
+        request: Box<RemoteRequest>,
+    },
+    /// A notice of another domain for local users (all of this shard); `target` is one
+    /// of them.
+    Notice {
+        /// A local user it is for.
+        target: String,
+        /// The domain it came from.
+        origin: String,
+        /// The notice.
+        notice: Box<RemoteRequest>,
+    },
+    /// A message of a user of another domain for the local group `group`; answered with
+    /// [`AdminDone::Delivered`].
+    GroupMessage {
+        /// The group (normalized).
+        group: String,
+        /// The message.
+        letter: Box<RemoteLetter>,
+        /// The screen name it is addressed to within the group, if any.
+        to_screen_name: Option<String>,
+    },
 }
 
 impl FederationOp {
@@ -57,6 +104,9 @@ impl FederationOp {
         match self {
             FederationOp::Posted { sender, .. } | FederationOp::Report { sender, .. } => sender,
             FederationOp::Deliver { recipient, .. } => recipient,
+            FederationOp::Outcome { user, .. } => user,
+            FederationOp::Serve { target, .. } | FederationOp::Notice { target, .. } => target,
+            FederationOp::GroupMessage { group, .. } => group,
         }
     }
 }
@@ -102,6 +152,7 @@ impl Shard {
                 content: letter.content.clone(),
                 base64: letter.base64,
                 report: letter.report,
+                screen_name: None,
             },
             recipients,
         };
@@ -194,12 +245,46 @@ impl Shard {
                 self.handle_report(&sender, report);
                 self.reply(token, Reply::Admin(Ok(AdminDone::Federated)));
             }
+            FederationOp::Outcome {
+                query,
+                part,
+                request,
+                status,
+                answer,
+                ..
+            } => {
+                self.remote_outcome(now, (query, part), *request, status, *answer);
+                self.reply(token, Reply::Admin(Ok(AdminDone::Federated)));
+            }
+            FederationOp::Serve { request, .. } => {
+                let (status, answer) = self.serve_remote(now, *request);
+                let answer = Box::new(answer);
+                self.reply(
+                    token,
+                    Reply::Admin(Ok(AdminDone::Served { status, answer })),
+                );
+            }
+            FederationOp::Notice { origin, notice, .. } => {
+                self.remote_notice(now, &origin, *notice);
+                self.reply(token, Reply::Admin(Ok(AdminDone::Federated)));
+            }
+            FederationOp::GroupMessage {
+                group,
+                letter,
+                to_screen_name,
+            } => {
+                let code = self.remote_group_message(now, &group, *letter, to_screen_name);
+                self.reply(token, Reply::Admin(Ok(AdminDone::Delivered(code))));
+            }
         }
     }
 
     /// Admits a message from another domain for `recipient`: 200, or why not (531 for an
     /// unknown user, 532 when the recipient blocks the sender, ...).
     fn deliver_remote(&mut self, now: Millis, recipient: &str, letter: RemoteLetter) -> StatusCode {
+        if crate::federation::im::is_group_id(&letter.sender) {
+            return self.deliver_from_remote_group(now, recipient, letter);
+        }
         let Some(size) = content_size(letter.content.as_deref(), letter.base64) else {
             return StatusCode::InvalidParameter;
         };

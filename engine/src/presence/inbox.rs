@@ -46,6 +46,19 @@ pub struct SessionPresence {
     pub watching: Vec<Watching>,
     /// Contact lists followed (normalized list ID, attributes wanted).
     pub lists: Vec<(Box<str>, u32)>,
+    /// Publishers of other domains this session subscribed to.
+    pub remote: Vec<RemoteWatching>,
+}
+
+/// One subscription of a session to a publisher of another domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteWatching {
+    /// The publisher (normalized user ID).
+    pub publisher: Arc<str>,
+    /// The attributes wanted.
+    pub wanted: u32,
+    /// Subscribed by name (not only as a member of a followed contact list).
+    pub direct: bool,
 }
 
 fn same_publisher(a: &Snapshot, b: &Snapshot) -> bool {

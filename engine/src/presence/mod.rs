@@ -7,7 +7,10 @@
 //!   [`publication::Snapshot`] per update, one batch per destination shard ([`mesh`]);
 //! - subscriptions, GetPresence and delivery on the watcher's shard ([`watcher`]), into a
 //!   bounded coalescing queue per session ([`inbox`]) that is encoded only when the client
-//!   polls.
+//!   polls;
+//! - presence across domains: local sessions watching users of other domains ([`remote`]),
+//!   users of other domains watching local users ([`remote_serve`]), the values in their
+//!   SSP form ([`remote_values`]).
 //!
 //! No I/O: messages to other shards leave as `Output::ToShard`.
 
@@ -21,4 +24,7 @@ mod own;
 pub mod publication;
 pub(crate) mod publisher;
 pub(crate) mod reactive;
+mod remote;
+mod remote_serve;
+mod remote_values;
 pub(crate) mod watcher;

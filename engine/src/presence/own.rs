@@ -56,9 +56,10 @@ impl Shard {
         let mut current: Vec<u32> = Vec::new();
         let mut former: Vec<u32> = Vec::new();
         if let Some(p) = self.users.user(idx).and_then(|u| u.presence.as_deref()) {
-            for e in &p.watchers {
-                if !current.contains(&e.user) {
-                    current.push(e.user);
+            let remote = p.remote.iter().map(|r| r.user);
+            for u in p.watchers.iter().map(|e| e.user).chain(remote) {
+                if !current.contains(&u) {
+                    current.push(u);
                 }
             }
             if let Some(days) = req.history_period {

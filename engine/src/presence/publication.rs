@@ -62,6 +62,17 @@ pub struct WatcherEdge {
     pub wanted: u32,
 }
 
+/// A watcher of another domain (one per user: a remote domain's sessions are not known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteWatcher {
+    /// The watcher's user ID (interned on the publisher's shard).
+    pub user: u32,
+    /// The attributes the watcher asked for.
+    pub wanted: u32,
+    /// The attributes authorized when last computed (see [`super::mask`]).
+    pub auth: u32,
+}
+
 /// Former watchers remembered per publisher (for GetWatcherList's history).
 pub const FORMER_LIMIT: usize = 64;
 
@@ -79,6 +90,8 @@ pub struct Publication {
     /// Watchers waiting for a reactive decision (interned users), with the attributes they
     /// asked for.
     pub pending_auth: Vec<(u32, u32)>,
+    /// Watchers of other domains.
+    pub remote: Vec<RemoteWatcher>,
 }
 
 impl Publication {
@@ -90,6 +103,7 @@ impl Publication {
             watchers: Vec::new(),
             former: VecDeque::new(),
             pending_auth: Vec::new(),
+            remote: Vec::new(),
         }
     }
 

@@ -20,7 +20,13 @@ use crate::users::UserIdx;
 
 /// The mask of `snapshot` a watcher sees: authorized (`auth`, with the granted vendor
 /// names), wanted and among `changed`.
-fn visible(auth: u32, vendor: &[String], wanted: u32, snapshot: &Snapshot, changed: u32) -> u32 {
+pub(super) fn visible(
+    auth: u32,
+    vendor: &[String],
+    wanted: u32,
+    snapshot: &Snapshot,
+    changed: u32,
+) -> u32 {
     let known = auth & wanted & changed & mask::KNOWN;
     if auth & mask::VENDOR == 0 || wanted & mask::VENDOR == 0 || changed & mask::UNKNOWN == 0 {
         return known;
@@ -73,6 +79,7 @@ impl Shard {
         });
         p.snapshot = snapshot.clone();
         self.fan_out(idx, &snapshot, changed);
+        self.fan_out_remote(idx, &snapshot, changed);
     }
 
     /// Sends `changed` attributes of `snapshot` to the watchers of `idx`.
@@ -274,6 +281,7 @@ impl Shard {
     /// after a grant changed: newly visible attributes are delivered at once, withdrawn
     /// ones are cut from what waits in the watchers' queues.
     pub(crate) fn reauthorize(&mut self, idx: UserIdx, only: Option<&str>) {
+        self.reauthorize_remote(idx, only);
         let Some(p) = self.users.user(idx).and_then(|u| u.presence.as_deref()) else {
             return;
         };

@@ -29,7 +29,7 @@ use crate::users::UserIdx;
 const PENDING_LIMIT: usize = 1024;
 
 /// The names of the attributes in `m` (modelled ones only).
-fn names_of(m: u32) -> Vec<&'static str> {
+pub(super) fn names_of(m: u32) -> Vec<&'static str> {
     imps_protocol::primitives::ATTRIBUTE_NAMES
         .iter()
         .copied()

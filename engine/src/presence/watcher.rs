@@ -202,7 +202,8 @@ impl Shard {
         req: &SubscribePresenceRequest,
     ) -> Option<StatusCode> {
         let users: Vec<UserId> = req.users.iter().map(|u| u.user_id.clone()).collect();
-        let t = self.targets(slot, &users, &req.contact_lists);
+        let mut t = self.targets(slot, &users, &req.contact_lists);
+        let remote = self.take_remote(&mut t.users);
         let wanted = wanted(req.sub_list.as_ref());
         let limit = self.config.max_subscriptions_per_session;
         let follow = req.auto_subscribe != Some(false);
@@ -211,9 +212,11 @@ impl Shard {
             .iter()
             .filter_map(|u| u.user_id.normalize(&self.config.domain).ok())
             .collect();
+        let (remote_direct, direct): (Vec<String>, Vec<String>) =
+            direct.into_iter().partition(|u| self.is_remote_user(u));
         let known = self.watched_set(slot);
         let p = self.session_presence(slot)?;
-        if p.watching.len() + t.users.len() > limit {
+        if p.watching.len() + p.remote.len() + t.users.len() + remote.len() > limit {
             return Some(StatusCode::TooManyContacts);
         }
         if follow {
@@ -240,7 +243,7 @@ impl Shard {
                 }
             }
         }
-        if t.users.is_empty() && t.failed.is_empty() {
+        if t.users.is_empty() && remote.is_empty() && t.failed.is_empty() {
             return Some(StatusCode::InvalidParameter);
         }
         let (query, part) = self.open_part(PartKind::Subscribe);
@@ -252,10 +255,14 @@ impl Shard {
             &t.users,
             &known,
         );
+        let (remote_sent, mut failed) =
+            self.subscribe_remote(slot, (query, part), (wanted, &remote_direct), &remote);
+        let asked = t.users.len() + remote.len() + t.failed.len();
+        failed.extend(t.failed);
         if let Some(p) = self.part_mut(query, part) {
-            p.waiting = sent;
-            p.asked = t.users.len() + t.failed.len();
-            p.failed = t.failed;
+            p.waiting = sent + remote_sent;
+            p.asked = asked;
+            p.failed = failed;
         }
         None
     }
@@ -267,7 +274,9 @@ impl Shard {
         req: &UnsubscribePresenceRequest,
     ) -> StatusCode {
         let users: Vec<UserId> = req.users.iter().map(|u| u.user_id.clone()).collect();
-        let t = self.targets(slot, &users, &req.contact_lists);
+        let mut t = self.targets(slot, &users, &req.contact_lists);
+        let remote = self.take_remote(&mut t.users);
+        self.unsubscribe_remote(slot, &remote);
         let names: Vec<u32> = t.users.iter().map(|u| self.names.intern(u)).collect();
         let Some(session) = self.session_ref(slot) else {
             return StatusCode::InvalidSession;
@@ -292,8 +301,9 @@ impl Shard {
         req: &GetPresenceRequest,
     ) -> Option<StatusCode> {
         let users: Vec<UserId> = req.users.iter().map(|u| u.user_id.clone()).collect();
-        let t = self.targets(slot, &users, &req.contact_lists);
-        if t.users.is_empty() && t.failed.is_empty() {
+        let mut t = self.targets(slot, &users, &req.contact_lists);
+        let remote = self.take_remote(&mut t.users);
+        if t.users.is_empty() && remote.is_empty() && t.failed.is_empty() {
             return Some(StatusCode::InvalidParameter);
         }
         let wanted = wanted(req.sub_list.as_ref());
@@ -306,10 +316,13 @@ impl Shard {
             &t.users,
             &HashSet::new(),
         );
+        let (remote_sent, mut failed) = self.get_remote(slot, (query, part), wanted, &remote);
+        let asked = t.users.len() + remote.len() + t.failed.len();
+        failed.extend(t.failed);
         if let Some(p) = self.part_mut(query, part) {
-            p.waiting = sent;
-            p.asked = t.users.len() + t.failed.len();
-            p.failed = t.failed;
+            p.waiting = sent + remote_sent;
+            p.asked = asked;
+            p.failed = failed;
         }
         None
     }
@@ -417,6 +430,7 @@ impl Shard {
 
     /// A session ended: its publishers forget it.
     pub(crate) fn presence_session_ended(&mut self, slot: u32, session: &Session) {
+        self.remote_session_ended(session);
         let Some(p) = &session.presence else { return };
         let publishers: Vec<u32> = p.watching.iter().map(|w| w.publisher).collect();
         let r = SessionRef {
@@ -453,9 +467,17 @@ impl Shard {
             else {
                 continue;
             };
+            let mut added = added.to_vec();
+            let remote_added = self.take_remote(&mut added);
+            let remote_removed: Vec<String> = removed
+                .iter()
+                .filter(|u| self.is_remote_user(u))
+                .cloned()
+                .collect();
+            self.followed_remote_changed(slot, wanted, &remote_added, &remote_removed);
             if !added.is_empty() {
                 let known = self.watched_set(slot);
-                self.send_watches(slot, WatchKind::Follow, (0, 0), wanted, added, &known);
+                self.send_watches(slot, WatchKind::Follow, (0, 0), wanted, &added, &known);
             }
             let drop: Vec<u32> = removed
                 .iter()

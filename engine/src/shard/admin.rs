@@ -75,6 +75,13 @@ pub enum AdminDone {
     Federated,
     /// A message from another domain was admitted (200) or why not.
     Delivered(imps_protocol::StatusCode),
+    /// A request of another domain was served: its status and what goes with it.
+    Served {
+        /// The outcome.
+        status: imps_protocol::ssp::Status,
+        /// What goes with it.
+        answer: Box<crate::federation::Answer>,
+    },
 }
 
 /// Why an operator operation failed.

@@ -142,6 +142,11 @@ impl Shard {
         (self.collect.query, (self.collect.parts.len() - 1) as u32)
     }
 
+    /// The session slot a held reply is for.
+    pub(crate) fn query_slot(&self, query: u64) -> Option<u32> {
+        self.deferred.get(&query)?.slot
+    }
+
     /// The part being built (`query`, `part`), whether still collecting or already held.
     pub(crate) fn part_mut(&mut self, query: u64, part: u32) -> Option<&mut Part> {
         if self.collect.query == query && query != 0 {
