@@ -21,7 +21,6 @@ use super::remote_members::is_remote;
 use super::remote_payload::{from_payload, to_payload};
 use crate::core::Millis;
 use crate::federation::{Answer, GroupChangeAction, RemoteRequest};
-use crate::im::mailbox::{Letter, content_size};
 use crate::peering::RemoteLetter;
 use crate::peering::service_side::ssp_status;
 use crate::presence::publication::SessionRef;
@@ -172,7 +171,7 @@ impl Shard {
         let Some(session) = joined.map(|j| j.session) else {
             return StatusCode::GroupNotJoined;
         };
-        let letter = match self.letter_from_remote(now, letter, sender) {
+        let letter = match self.letter_from_remote(now, letter, sender, false) {
             Ok(l) => l,
             Err(code) => return code,
         };
@@ -198,7 +197,7 @@ impl Shard {
         }
         let group = letter.sender.clone();
         let screen_name = letter.screen_name.clone();
-        let letter = match self.letter_from_remote(now, letter, group.clone()) {
+        let letter = match self.letter_from_remote(now, letter, group.clone(), false) {
             Ok(l) => l,
             Err(code) => return code,
         };
@@ -228,38 +227,6 @@ impl Shard {
             .filter(|(_, j)| *j || !any_joined)
             .filter_map(|(slot, _)| self.session_ref(slot))
             .collect()
-    }
-
-    /// A letter from a message of another domain, sent by `sender` (normalized).
-    fn letter_from_remote(
-        &mut self,
-        now: Millis,
-        letter: RemoteLetter,
-        sender: String,
-    ) -> Result<Arc<Letter>, StatusCode> {
-        let size = content_size(letter.content.as_deref(), letter.base64)
-            .ok_or(StatusCode::InvalidParameter)?;
-        if size > self.config.max_content_length {
-            return Err(StatusCode::UnableToDeliver);
-        }
-        let sent_ms = self.wall_ms(now);
-        let validity = u64::from(self.config.max_message_validity_s);
-        let id = if letter.id.is_empty() {
-            self.new_message_id()
-        } else {
-            letter.id
-        };
-        Ok(Arc::new(Letter {
-            id: id.into_boxed_str(),
-            sender: Arc::from(sender.as_str()),
-            content_type: letter.content_type.map(String::into_boxed_str),
-            base64: letter.base64,
-            content: letter.content,
-            size,
-            report: false,
-            sent_ms,
-            expires_ms: sent_ms.saturating_add(validity * 1000),
-        }))
     }
 }
 

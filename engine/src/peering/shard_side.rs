@@ -285,11 +285,25 @@ impl Shard {
         if crate::federation::im::is_group_id(&letter.sender) {
             return self.deliver_from_remote_group(now, recipient, letter);
         }
-        let Some(size) = content_size(letter.content.as_deref(), letter.base64) else {
-            return StatusCode::InvalidParameter;
-        };
+        let (sender, report) = (letter.sender.clone(), letter.report);
+        match self.letter_from_remote(now, letter, sender, report) {
+            Ok(letter) => self.admit(&letter, recipient),
+            Err(code) => code,
+        }
+    }
+
+    /// A letter from a message of another domain, sent by `sender` (normalized).
+    pub(crate) fn letter_from_remote(
+        &mut self,
+        now: Millis,
+        letter: RemoteLetter,
+        sender: String,
+        report: bool,
+    ) -> Result<Arc<Letter>, StatusCode> {
+        let size = content_size(letter.content.as_deref(), letter.base64)
+            .ok_or(StatusCode::InvalidParameter)?;
         if size > self.config.max_content_length {
-            return StatusCode::UnableToDeliver;
+            return Err(StatusCode::UnableToDeliver);
         }
         let sent_ms = self.wall_ms(now);
         let validity = u64::from(self.config.max_message_validity_s);
@@ -298,17 +312,16 @@ impl Shard {
         } else {
             letter.id
         };
-        let letter = Arc::new(Letter {
+        Ok(Arc::new(Letter {
             id: id.into_boxed_str(),
-            sender: Arc::from(letter.sender.as_str()),
+            sender: Arc::from(sender.as_str()),
             content_type: letter.content_type.map(String::into_boxed_str),
             base64: letter.base64,
             content: letter.content,
             size,
-            report: letter.report,
+            report,
             sent_ms,
             expires_ms: sent_ms.saturating_add(validity * 1000),
-        });
-        self.admit(&letter, recipient)
+        }))
     }
 }
