@@ -392,27 +392,80 @@ fn peers_with_a_shared_secret_federate_and_a_wrong_secret_gets_no_session() {
 }
 
 #[test]
-fn a_remote_request_the_shards_do_not_serve_is_answered_501() {
-    use imps_engine::federation::{Event, RemoteRequest};
+fn user_profiles_are_served_within_the_presence_grant_and_never_updated_from_outside() {
+    use imps_engine::federation::{Answer, Event, RemoteRequest};
+    use imps_protocol::ssp::extension::{FeatureGroup, UserProfile};
     let mut b = Domain::new("b.test", &["bob"]);
     let mut a = FakeDomain::new(&b);
     b.args.push("--peer".into());
     b.args.push(format!("a.test={}", a.url()));
     b.start();
-    let queued = a.fed.request(
-        Instant::now(),
-        // Profiles stay with the home domain's operator (`service_side.rs`).
-        RemoteRequest::GetUserProfile {
-            requester: "wv:alice@a.test".into(),
-            users: vec!["wv:bob@b.test".into()],
-        },
+    let ask = |a: &mut FakeDomain, request: RemoteRequest| {
+        let queued = a.fed.request(Instant::now(), request);
+        assert!(queued.result.is_ok(), "{queued:?}");
+        match a.pump_until(&b, |e| matches!(e, Event::RequestResult(_))) {
+            Event::RequestResult(r) => r,
+            other => panic!("{other:?}"),
+        }
+    };
+    let get = RemoteRequest::GetUserProfile {
+        requester: "wv:alice@a.test".into(),
+        users: vec!["wv:bob@b.test".into(), "wv:nobody@b.test".into()],
+    };
+    // bob is offline and alice is not authorized: services only, no activity.
+    let r = ask(&mut a, get.clone());
+    assert_eq!(r.status.code, 201, "{r:?}");
+    assert_eq!(r.status.detailed[0].code, 531);
+    let Answer::Profiles(profiles) = &r.answer else {
+        panic!("{r:?}")
+    };
+    assert_eq!(profiles.len(), 1);
+    assert_eq!(profiles[0].user_id, "wv:bob@b.test");
+    assert_eq!(profiles[0].active, None, "not granted OnlineStatus");
+    assert!(profiles[0].settings.is_empty());
+    assert!(
+        profiles[0]
+            .services
+            .features
+            .iter()
+            .any(|f| f.group == FeatureGroup::Presence)
     );
-    assert!(queued.result.is_ok(), "{queued:?}");
-    match a.pump_until(&b, |e| matches!(e, Event::RequestResult(_))) {
-        Event::RequestResult(r) => assert_eq!(r.status.code, 501, "{r:?}"),
-        other => panic!("{other:?}"),
-    }
+    // bob logs in and grants alice his OnlineStatus and ClientInfo: she learns he is active.
+    let bob = b.login("bob");
+    let grant = "<CreateAttributeList-Request><PresenceSubList \
+                 xmlns=\"http://www.openmobilealliance.org/DTD/WV-PA1.2\"><OnlineStatus/>\
+                 <ClientInfo/></PresenceSubList><UserID>wv:alice@a.test</UserID><DefaultList>F\
+                 </DefaultList></CreateAttributeList-Request>";
+    let answer = b.csp(Some(&bob), "grant", grant);
+    assert!(answer.contains("<Code>200</Code>"), "{answer}");
+    let caps = "<ClientCapability-Request><ClientID><URL>http://bob.example/</URL></ClientID>\
+                <CapabilityList><ParserSize>4000</ParserSize></CapabilityList>\
+                </ClientCapability-Request>";
+    let answer = b.csp(Some(&bob), "caps", caps);
+    assert!(answer.contains("ClientCapability-Response"), "{answer}");
+    let r = ask(&mut a, get);
+    let Answer::Profiles(profiles) = &r.answer else {
+        panic!("{r:?}")
+    };
+    assert_eq!(profiles[0].active, Some(true), "{r:?}");
+    assert!(
+        profiles[0]
+            .settings
+            .iter()
+            .any(|(k, v)| k == "ParserSize" && v == "4000"),
+        "{r:?}"
+    );
+    // Another domain never updates a local user's profile.
+    let update = RemoteRequest::UpdateUserProfile {
+        requester: "wv:alice@a.test".into(),
+        profile: UserProfile {
+            user_id: "wv:bob@b.test".into(),
+            active: Some(false),
+            ..Default::default()
+        },
+    };
+    assert_eq!(ask(&mut a, update).status.code, 403);
     // IM keeps working on the same session.
-    assert_eq!(a.send(&b, "wv:alice@a.test", "after-501"), 200);
+    assert_eq!(a.send(&b, "wv:alice@a.test", "after-profiles"), 200);
     b.stop();
 }

@@ -20,6 +20,7 @@ pub(crate) mod service_side;
 pub mod settings;
 mod shard_side;
 pub mod stats;
+mod user_profile;
 
 use imps_protocol::StatusCode;
 

@@ -98,9 +98,11 @@ impl Shard {
             | RemoteRequest::GetJoinedUsers { .. }
             | RemoteRequest::GetGroupProps { .. }
             | RemoteRequest::GroupChange { .. } => self.serve_group(now, request),
-            // Profiles stay with the home domain's operator: not served to other domains.
-            RemoteRequest::GetUserProfile { .. } | RemoteRequest::UpdateUserProfile { .. } => {
-                (ssp_status(StatusCode::NotImplemented), Answer::None)
+            RemoteRequest::GetUserProfile { requester, users } => {
+                self.serve_profiles(&requester, &users)
+            }
+            RemoteRequest::UpdateUserProfile { profile, .. } => {
+                self.refuse_profile_update(&profile.user_id)
             }
             // Notices come as `Notice`, never as requests.
             RemoteRequest::PresenceNotification { .. }

@@ -27,4 +27,6 @@ pub(crate) mod reactive;
 mod remote;
 mod remote_serve;
 mod remote_values;
+
+pub(crate) use remote_serve::status_of as remote_status;
 pub(crate) mod watcher;
