@@ -120,3 +120,25 @@ for port in 18081 18080; do
     -H 'Content-Type: application/vnd.wv.csp.xml' -D "$work/ka.xml" "http://127.0.0.1:$port/imps" \
     | grep -E '50.00%|99.00%|99.90%'
 done
+# The same total rate from two clients at once, each on its own session, one session per
+# shard (a session ID starts with its shard): the load of many users spread over the
+# executors, as in service, rather than one session's load on one executor. Each client's
+# percentiles are printed; the p99 of the whole is at most the larger of the two.
+other=""
+for s in "${sessions[@]}"; do case "$s" in 1-*) other=$s; break;; esac; done
+if [ -n "$other" ]; then
+  ka "$other" >"$work/ka1.xml"
+  quarter=$(echo "$half / 2" | bc)
+  for port in 18081 18080; do
+    echo "port $port at $half req/s from two clients on sessions of both shards ($quarter req/s each):"
+    pids=()
+    for f in ka.xml ka1.xml; do
+      oha -z 10s -c 32 -q "$quarter" --latency-correction --no-tui -m POST \
+        -H 'Content-Type: application/vnd.wv.csp.xml' -D "$work/$f" "http://127.0.0.1:$port/imps" \
+        >"$work/oha-$f.txt" &
+      pids+=($!)
+    done
+    wait "${pids[@]}"
+    for f in ka.xml ka1.xml; do grep -E '50.00%|99.00%|99.90%' "$work/oha-$f.txt" | tr -s ' ' | paste -sd' '; done
+  done
+fi
