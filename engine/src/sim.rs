@@ -123,6 +123,21 @@ impl Sim {
         token
     }
 
+    /// Sends a request to shard `shard`, whatever its route (as the federation desk does
+    /// for an operation every shard runs), and returns its reply.
+    pub fn call_on(&mut self, shard: usize, request: Request) -> Option<Reply> {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        self.shards
+            .get_mut(shard)?
+            .handle_request(self.now, token, request);
+        self.drain();
+        if !self.replies.contains_key(&token) {
+            self.make_durable();
+        }
+        self.take_reply(token)
+    }
+
     /// The reply for `token`, once there is one.
     pub fn take_reply(&mut self, token: Token) -> Option<Reply> {
         self.replies.remove(&token)

@@ -484,3 +484,33 @@ fn an_expired_session_is_set_up_again_for_the_next_item() {
         .count();
     assert_eq!(ups, 2);
 }
+
+#[test]
+fn a_restarted_peer_greets_and_both_sides_see_a_new_session() {
+    let mut net = pair();
+    net.send("a.test", "wv:alice", "wv:bob@b.test", false);
+    net.settle();
+    let ups = |n: &federation_net::Node| {
+        n.events
+            .iter()
+            .filter(|e| matches!(e, Event::PeerUp { .. }))
+            .count()
+    };
+    assert_eq!(ups(&net.nodes[0]), 1);
+    assert_eq!(ups(&net.nodes[1]), 1, "the responder is told too");
+    // b restarts with nothing queued: it greets a at start, and a, whose old session is
+    // still live, sees a new one come up.
+    net.nodes[1].fed =
+        Federation::new(config("b.test", &["a.test"], &[]), seed(9)).expect("config");
+    net.nodes[1].events.clear();
+    let now = net.now;
+    net.nodes[1].fed.greet_peers(now);
+    net.settle();
+    assert_eq!(ups(&net.nodes[0]), 2);
+    assert_eq!(ups(&net.nodes[1]), 1);
+    assert!(net.nodes[0].fed.is_live(net.now, "b.test"));
+    assert!(net.nodes[1].fed.is_live(net.now, "a.test"));
+    // Nothing new: no further PeerUp.
+    net.settle();
+    assert_eq!(ups(&net.nodes[0]), 2);
+}

@@ -539,3 +539,120 @@ fn a_followed_contact_list_watches_its_remote_members() {
         "{request:?}"
     );
 }
+
+#[test]
+fn a_new_session_with_the_publishers_domain_subscribes_again() {
+    let (mut w, rx) = federated();
+    let mut alice = w.online("alice", 0);
+    let mut second = SimClient::new(&alice.user, alice.version).with_client("second");
+    second.login(&mut w.sim, "pw").expect("login");
+    let mut asked = Vec::new();
+    for (c, users, names) in [
+        (&mut alice, vec![user(BOB), user(ZED)], "StatusText"),
+        (&mut second, vec![user(BOB)], "OnlineStatus"),
+    ] {
+        let subscribe = SubscribePresenceRequest {
+            users,
+            sub_list: Some(PresenceSubList::naming([names])),
+            ..SubscribePresenceRequest::default()
+        };
+        let token = submit(&mut w, c, subscribe.into());
+        let got: Vec<FederationOut> = rx.try_iter().collect();
+        for o in got {
+            let FederationOut::Request {
+                query,
+                part,
+                request,
+                ..
+            } = o
+            else {
+                panic!("{o:?}");
+            };
+            asked.push((*request).clone());
+            federation(
+                &mut w,
+                outcome(query, part, *request, Status::new(200), Answer::None),
+            );
+        }
+        assert_eq!(answer(&mut w, token).map(|p| code_of(&p)), Some(200));
+    }
+    // The last request to b.test carried the union of what both sessions want.
+    let union = asked
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            RemoteRequest::SubscribePresence {
+                users, attributes, ..
+            } if *users == [BOB] => Some(attributes.clone()),
+            _ => None,
+        })
+        .expect("a subscription to b.test");
+    for shard in 0..w.sim.shard_count() {
+        let op = FederationOp::PeerUp {
+            domain: "b.test".into(),
+        };
+        let reply = w.sim.call_on(shard, Request::Admin(Admin::Federation(op)));
+        assert!(matches!(
+            reply,
+            Some(Reply::Admin(Ok(AdminDone::Federated)))
+        ));
+    }
+    let (query, _, request) = one_request(&rx);
+    assert_eq!(query, 0, "nobody waits");
+    assert_eq!(
+        request,
+        RemoteRequest::SubscribePresence {
+            watcher: id(&alice),
+            users: vec![BOB.to_owned()],
+            attributes: union,
+        }
+    );
+}
+
+#[test]
+fn a_repeated_remote_subscription_updates_the_watcher_and_sends_the_value_again() {
+    let (mut w, rx) = federated();
+    let mut bob = w.online("bob", 1);
+    let grant = CreateAttributeListRequest {
+        sub_list: PresenceSubList::naming(["StatusText"]),
+        user_ids: vec![UserId(ZED.into())],
+        contact_lists: vec![],
+        default_list: None,
+    };
+    assert_eq!(w.status(&mut bob, grant.into()), 200);
+    let update = UpdatePresenceRequest {
+        sub_list: text_and_alias("here", "secret"),
+    };
+    assert_eq!(w.status(&mut bob, update.into()), 200);
+    for _ in 0..2 {
+        let subscribe = RemoteRequest::SubscribePresence {
+            watcher: ZED.into(),
+            users: vec![id(&bob)],
+            attributes: None,
+        };
+        let op = FederationOp::Serve {
+            target: id(&bob),
+            request: Box::new(subscribe),
+        };
+        match federation(&mut w, op) {
+            Some(Reply::Admin(Ok(AdminDone::Served { status, .. }))) => {
+                assert_eq!(status.code, 200, "{status:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The current value each time (the watcher's domain may have lost it).
+        let out = presence_out(&rx);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(text_of(&decoded(&out[0].1)), Some("here"));
+    }
+    // One watcher, whose changes reach it once.
+    let list = w.call(&mut bob, GetWatcherListRequest::default().into());
+    assert_eq!(format!("{list:?}").matches(ZED).count(), 1, "{list:?}");
+    let update = UpdatePresenceRequest {
+        sub_list: text_and_alias("there", "secret"),
+    };
+    assert_eq!(w.status(&mut bob, update.into()), 200);
+    let out = presence_out(&rx);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0, vec![ZED.to_owned()]);
+}

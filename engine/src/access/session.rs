@@ -188,6 +188,15 @@ impl SessionTable {
         self.ended.get(key).copied()
     }
 
+    /// The slots holding a session, lowest first.
+    pub fn occupied(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+    }
+
     /// The session in `slot`.
     pub fn get(&self, slot: u32) -> Option<&Session> {
         self.slots.get(slot as usize).and_then(Option::as_ref)

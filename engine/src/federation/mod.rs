@@ -14,8 +14,9 @@
 //!                          <----------  poll_queue_change(): records for a durable log
 //! ```
 //!
-//! Per peer: a session ([`PeerSessions`], handshake started when the first item is queued
-//! and again, with back-off, when a step cannot be delivered), and a bounded outbound
+//! Per peer: a session ([`PeerSessions`], handshake started when the first item is queued,
+//! or at start by [`Federation::greet_peers`], and again, with back-off, when a step cannot
+//! be delivered; each new session is an [`Event::PeerUp`]), and a bounded outbound
 //! [`queue`] of request transactions with unique ids, retransmitted with exponential back-off
 //! until the transport acknowledges them (the SSP HTTP binding answers every POST with an
 //! empty 200 and sends the answer later as a new POST), failed after the queue expiry.
@@ -127,7 +128,8 @@ pub enum Event {
     SendResult(SendResult),
     /// A delivery report for a local sender.
     DeliveryReport(DeliveryReport),
-    /// A session with the peer came up.
+    /// A session with the peer came up: the first one, or a new one replacing a live one
+    /// (the peer restarted and may have forgotten what it served our users: send it again).
     PeerUp {
         /// The peer.
         peer: String,
@@ -202,7 +204,12 @@ struct PeerLink {
     url: String,
     queue: PeerQueue,
     handshake: Handshake,
-    up: bool,
+    /// Our id of the live session the shards were last told of ([`Event::PeerUp`]): a new
+    /// id (the peer restarted and set up a new session) is told again.
+    session: Option<String>,
+    /// Set up a session even with nothing queued (at start, so that a peer that kept
+    /// state about us learns we restarted); cleared once a session is up.
+    greet: bool,
     agreement: Agreement,
 }
 
@@ -255,7 +262,8 @@ impl Federation {
                     url: p.url.clone(),
                     queue: PeerQueue::default(),
                     handshake: Handshake::default(),
-                    up: false,
+                    session: None,
+                    greet: false,
                     agreement: Agreement::default(),
                 },
             );
@@ -304,7 +312,8 @@ impl Federation {
                 url: peer.url.clone(),
                 queue: PeerQueue::default(),
                 handshake: Handshake::default(),
-                up: false,
+                session: None,
+                greet: false,
                 agreement: Agreement::default(),
             },
         );
@@ -475,7 +484,7 @@ impl Federation {
             at(link
                 .queue
                 .next_timeout(live, link.agreement.pending.as_deref()));
-            if !link.queue.is_empty() {
+            if !link.queue.is_empty() || link.greet {
                 at(link.handshake.retry_at);
             }
         }
@@ -524,6 +533,17 @@ impl Federation {
         self.flush_presence_due(now, false);
         self.relays.expire(now);
         self.dedupe.expire(now);
+        self.drive(now);
+    }
+
+    /// Sets up a session with every peer that has none, even with nothing to send (retried
+    /// with the handshake back-off until it is up). Called once at start: a peer that kept
+    /// state about us (our users watching its users, members of its groups) sees a new
+    /// session ([`Event::PeerUp`] on its side) and can send that state again.
+    pub fn greet_peers(&mut self, now: Instant) {
+        for link in self.peers.values_mut() {
+            link.greet = true;
+        }
         self.drive(now);
     }
 

@@ -122,7 +122,8 @@ impl Federation {
     }
 
     /// For every peer: send due items in a live session, or start a handshake when items wait
-    /// and none is under way (or the last attempt failed and its back-off is over).
+    /// (or the peer is to be greeted) and none is under way (or the last attempt failed and
+    /// its back-off is over). A session that comes up with a new id raises [`Event::PeerUp`].
     pub(super) fn drive(&mut self, now: Instant) {
         let local = self.config.local_domain.clone();
         let mut domains: Vec<String> = self.peers.keys().cloned().collect();
@@ -135,10 +136,13 @@ impl Federation {
                 continue;
             };
             let live = session.live(now).map(|l| l.local_session_id.clone());
-            let was_up = std::mem::replace(&mut link.up, live.is_some());
+            let told = std::mem::replace(&mut link.session, live.clone());
             if let Some(sid) = live {
-                if !was_up {
+                // A new session, the first one or one replacing a live one (the peer
+                // restarted): the shards send the peer what it may have forgotten.
+                if told.as_deref() != Some(sid.as_str()) {
                     link.handshake = Handshake::default();
+                    link.greet = false;
                     self.events.push_back(Event::PeerUp {
                         peer: domain.clone(),
                     });
@@ -147,7 +151,7 @@ impl Federation {
                 self.send_due(now, &domain, &sid);
                 continue;
             }
-            if link.queue.is_empty() {
+            if link.queue.is_empty() && !link.greet {
                 continue;
             }
             let failed = link.handshake.retry_at.is_some();

@@ -11,12 +11,14 @@ use imps_protocol::primitives::{
     GetGroupPropsResponse, GetJoinedUsersResponse, JoinGroupResponse, LeaveGroupResponse, Mapping,
     MappingList, Status as CspStatus, SubscribeGroupNoticeResponse, SubscribeType, UserMapList,
 };
-use imps_protocol::ssp::Status;
+use imps_protocol::ssp::{Status, domain_of_id};
 use imps_protocol::types::{GroupId, ScreenNameText, UserId};
 use imps_protocol::{Primitive, StatusCode, Version};
 
 use super::remote_payload::{from_payload, to_payload};
+use crate::access::session::SessionState;
 use crate::federation::{Answer, GroupChangeAction, GroupJoin, RemoteRequest};
+use crate::presence::publication::SessionRef;
 use crate::shard::{PartKind, Shard};
 use crate::users::UserIdx;
 
@@ -87,22 +89,115 @@ impl Shard {
     /// The last session of `user` in the groups of other domains `groups` ended: the user
     /// leaves them (nobody waits for the answer).
     pub(super) fn leave_remote_groups(&mut self, user: UserIdx, groups: &[Arc<str>]) {
-        let Some(u) = self.users.user(user) else {
+        let Some((id, slots)) = self
+            .users
+            .user(user)
+            .map(|u| (u.id.to_string(), u.sessions.clone()))
+        else {
             return;
         };
-        let id = u.id.to_string();
         for group in groups {
-            let still_in = u.sessions.iter().any(|&slot| {
+            let still_in = slots.iter().any(|&slot| {
                 self.sessions
                     .get(slot)
                     .is_some_and(|s| s.groups.iter().any(|g| g == group))
             });
             if !still_in {
+                self.remote_joins.remove(&(user, group.clone()));
                 let leave = RemoteRequest::LeaveGroup {
                     user: id.clone(),
                     group: group.to_string(),
                 };
                 self.request_remote((0, 0), leave);
+            }
+        }
+    }
+
+    /// True when an active session of the local `user` is a member of `group`.
+    fn holds_remote_group(&self, user: &str, group: &str) -> bool {
+        let Some(u) = self.users.find(user).and_then(|i| self.users.user(i)) else {
+            return false;
+        };
+        u.sessions.iter().any(|&slot| {
+            self.sessions.get(slot).is_some_and(|s| {
+                s.state == SessionState::Active && s.groups.iter().any(|g| &**g == group)
+            })
+        })
+    }
+
+    /// Remembers how the user of `session` joined a group of another domain.
+    fn remember_remote_join(&mut self, session: SessionRef, join: &GroupJoin) {
+        let Some(idx) = self
+            .slot_of(session)
+            .and_then(|slot| self.sessions.get(slot))
+            .map(|s| s.user)
+        else {
+            return;
+        };
+        let join = GroupJoin {
+            joined_list: false,
+            ..join.clone()
+        };
+        self.remote_joins
+            .insert((idx, Arc::from(join.group.as_str())), join);
+    }
+
+    /// The user of `session` left a group of another domain.
+    fn forget_remote_join(&mut self, session: SessionRef, group: &str) {
+        if let Some(idx) = self
+            .slot_of(session)
+            .and_then(|slot| self.sessions.get(slot))
+            .map(|s| s.user)
+        {
+            self.remote_joins.remove(&(idx, Arc::from(group)));
+        }
+    }
+
+    /// A new session with `domain` came up (it may have restarted and forgotten its remote
+    /// members): one JoinGroup per (local user, group of that domain) an active session of
+    /// the user is a member of, with the screen name and notices of the first join. Nobody
+    /// waits: success keeps the membership, a refusal (807 when the group still knows the
+    /// member, or any failure) is logged as any late group outcome.
+    pub(crate) fn rejoin_remote_groups(&mut self, domain: &str) {
+        let mut held: Vec<(UserIdx, Arc<str>)> = Vec::new();
+        for slot in self.sessions.occupied() {
+            let Some(s) = self
+                .sessions
+                .get(slot)
+                .filter(|s| s.state == SessionState::Active)
+            else {
+                continue;
+            };
+            for g in &s.groups {
+                let of_domain = domain_of_id(g).is_some_and(|d| d.eq_ignore_ascii_case(domain));
+                let key = (s.user, g.clone());
+                if of_domain && self.is_remote_group(g) && !held.contains(&key) {
+                    held.push(key);
+                }
+            }
+        }
+        // Joins nobody holds any more are forgotten.
+        let domain_of = |g: &str| domain_of_id(g).map(str::to_ascii_lowercase);
+        let ours = domain.to_ascii_lowercase();
+        self.remote_joins
+            .retain(|k, _| domain_of(&k.1).as_deref() != Some(ours.as_str()) || held.contains(k));
+        for (idx, group) in held {
+            let Some(user) = self.users.user(idx).map(|u| u.id.to_string()) else {
+                continue;
+            };
+            let join = match self.remote_joins.get(&(idx, group.clone())) {
+                Some(j) => GroupJoin { user, ..j.clone() },
+                None => GroupJoin {
+                    user,
+                    group: group.to_string(),
+                    screen_name: None,
+                    joined_list: false,
+                    subscribe: true,
+                    own_properties: None,
+                },
+            };
+            if !self.request_remote((0, 0), RemoteRequest::JoinGroup(join)) {
+                tracing::debug!(%domain, %group, "remote group join not sent again");
             }
         }
     }
@@ -146,9 +241,12 @@ impl Shard {
         if let RemoteRequest::JoinGroup(j) = &request
             && ok
             && session.is_none()
+            && !self.holds_remote_group(&j.user, &j.group)
         {
             // Joined when nobody waits any more (answered 504 meanwhile, or the session
-            // ended): leave again rather than stay a member nobody sees.
+            // ended), and no session of the user is a member (a join sent again after the
+            // group's domain restarted is): leave again rather than stay a member nobody
+            // sees.
             let leave = RemoteRequest::LeaveGroup {
                 user: j.user.clone(),
                 group: j.group.clone(),
@@ -163,6 +261,7 @@ impl Shard {
             (RemoteRequest::LeaveGroup { group, .. }, _) => {
                 if ok && let Some(s) = session {
                     self.note_membership(s, &group.as_str().into(), false);
+                    self.forget_remote_join(s, &group);
                 }
                 LeaveGroupResponse {
                     group_id: Some(GroupId(group)),
@@ -174,6 +273,7 @@ impl Shard {
             (RemoteRequest::JoinGroup(j), answer) => {
                 if let Some(s) = session {
                     self.note_membership(s, &j.group.as_str().into(), true);
+                    self.remember_remote_join(s, &j);
                 }
                 let (joined, welcome) = match answer {
                     Answer::Joined {

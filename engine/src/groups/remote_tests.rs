@@ -464,7 +464,8 @@ fn a_local_members_last_session_leaves_the_remote_group() {
     };
     fed(&mut sim, outcome);
     assert!(sim.take_reply(token).is_some());
-    // Joined late (nobody waits): left again at once.
+    // A join answered when nobody waits (sent again after b.test restarted) while her
+    // session is a member: she stays.
     let late = FederationOp::Outcome {
         user: ALICE.into(),
         query: 0,
@@ -473,7 +474,7 @@ fn a_local_members_last_session_leaves_the_remote_group() {
         status: SspStatus::new(200),
         answer: Box::new(Answer::None),
     };
-    fed(&mut sim, late);
+    fed(&mut sim, late.clone());
     let leaves = |out: Vec<FederationOut>| {
         out.iter()
             .filter(|o| {
@@ -483,8 +484,91 @@ fn a_local_members_last_session_leaves_the_remote_group() {
             })
             .count()
     };
-    assert_eq!(leaves(drain(&rx)), 1);
+    assert_eq!(leaves(drain(&rx)), 0);
     // Her session ends: she leaves the group at b.test.
     assert!(alice.call(&mut sim, LogoutRequest {}.into()).is_some());
     assert_eq!(leaves(drain(&rx)), 1);
+    // Joined late (nobody waits) and no session is a member: left again at once.
+    fed(&mut sim, late);
+    assert_eq!(leaves(drain(&rx)), 1);
+}
+
+#[test]
+fn a_new_session_with_the_group_domain_joins_its_groups_again() {
+    let (mut sim, rx) = world("a.test");
+    let mut alice = online(&mut sim, "alice");
+    let join = JoinGroupRequest {
+        group_id: GroupId(GROUP.into()),
+        screen_name: Some(ScreenName {
+            sname: ScreenNameText("ally".into()),
+            group_id: GroupId(GROUP.into()),
+        }),
+        joined_request: Some(true),
+        subscribe_notification: Some(true),
+        own_properties: None,
+    };
+    let m = alice.message(vec![(TransactionMode::Request, None, join.into())]);
+    let token = sim.submit(Request::csp(m));
+    let Some(FederationOut::Request {
+        query,
+        part,
+        request,
+        ..
+    }) = drain(&rx).into_iter().next()
+    else {
+        panic!("the join goes to the desk");
+    };
+    let outcome = FederationOp::Outcome {
+        user: ALICE.into(),
+        query,
+        part,
+        request,
+        status: SspStatus::new(200),
+        answer: Box::new(Answer::None),
+    };
+    fed(&mut sim, outcome);
+    assert!(sim.take_reply(token).is_some());
+    let peer_up = |domain: &str| FederationOp::PeerUp {
+        domain: domain.into(),
+    };
+    let mut joins = Vec::new();
+    for shard in 0..2 {
+        let op = Request::Admin(Admin::Federation(peer_up("b.test")));
+        assert!(matches!(
+            sim.call_on(shard, op),
+            Some(Reply::Admin(Ok(AdminDone::Federated)))
+        ));
+        joins.extend(drain(&rx).into_iter().filter_map(|o| match o {
+            FederationOut::Request {
+                query: 0, request, ..
+            } => match *request {
+                RemoteRequest::JoinGroup(j) => Some(j),
+                _ => None,
+            },
+            _ => None,
+        }));
+    }
+    assert_eq!(joins.len(), 1, "{joins:?}");
+    assert_eq!(
+        (joins[0].user.as_str(), joins[0].group.as_str()),
+        (ALICE, GROUP)
+    );
+    assert_eq!(joins[0].screen_name.as_deref(), Some("ally"));
+    assert!(joins[0].subscribe && !joins[0].joined_list);
+    // Answered 807 (b.test still knew her): nothing changes, nothing is sent.
+    let known = FederationOp::Outcome {
+        user: ALICE.into(),
+        query: 0,
+        part: 0,
+        request: Box::new(RemoteRequest::JoinGroup(joins[0].clone())),
+        status: SspStatus::new(807),
+        answer: Box::new(Answer::None),
+    };
+    fed(&mut sim, known);
+    assert!(drain(&rx).is_empty());
+    // Another domain's new session asks nothing of b.test's groups.
+    for shard in 0..2 {
+        sim.call_on(shard, Request::Admin(Admin::Federation(peer_up("c.test"))));
+    }
+    assert!(drain(&rx).is_empty());
 }

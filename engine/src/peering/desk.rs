@@ -20,7 +20,7 @@ use super::stats::PeerStats;
 use super::{FederationOut, RemoteLetter};
 use crate::federation::{
     Answer, DeliveryReport, Event, Federation, FederationConfig, InboundId, IncomingError,
-    IncomingMessage, ItemOrigin, OutgoingMessage, QueuedItem, SendResult, Transmit, TransmitKind,
+    ItemOrigin, OutgoingMessage, QueuedItem, SendResult, Transmit, TransmitKind,
 };
 use crate::runtime::LocalShard;
 use crate::shard::{Admin, AdminDone, Reply, Request, Shard, route};
@@ -107,6 +107,9 @@ mod services;
 
 #[path = "desk_discovery.rs"]
 mod discovering;
+
+#[path = "desk_inbound_im.rs"]
+mod inbound_im;
 
 /// Timing of the desk besides the federation's own.
 #[derive(Debug, Clone, Copy)]
@@ -221,6 +224,7 @@ pub fn start_desk(
         desk.connect(domain, target);
     }
     desk.restore(restored);
+    desk.greet();
     local.spawn(desk.run(rx, out_rx, durable_rx));
     Ok(DeskHandle { tx })
 }
@@ -657,7 +661,7 @@ impl Desk {
                 };
                 self.call_shard(None, op, |_| None);
             }
-            Event::PeerUp { peer } => tracing::info!(%peer, "SSP session up"),
+            Event::PeerUp { peer } => self.peer_up(peer),
             Event::Agreed { peer, features } => {
                 tracing::info!(%peer, ?features, "SSP service agreement");
             }
@@ -702,88 +706,6 @@ impl Desk {
             self.call_shard(None, op, |_| None);
         }
     }
-
-    /// Delivers a message from another domain to each local recipient, then answers it.
-    fn deliver(&self, m: IncomingMessage) {
-        let local = self.local.clone();
-        let domain = self.domain.clone();
-        let tx = self.tx.clone();
-        let letter = remote_letter(&m);
-        self.local.spawn(async move {
-            let mut failed = Vec::new();
-            for recipient in &m.recipients {
-                let user = match imps_protocol::types::UserId::from(recipient.as_str())
-                    .normalize(&domain)
-                {
-                    Ok(u) => u,
-                    Err(_) => {
-                        failed.push((StatusCode::UnknownUser, recipient.clone()));
-                        continue;
-                    }
-                };
-                let request = Request::Admin(Admin::Federation(FederationOp::Deliver {
-                    recipient: user,
-                    letter: Box::new(letter.clone()),
-                }));
-                let shard = route(&request, local.shards(), &domain);
-                let code = match local.call_on(shard, request).await {
-                    Ok(Reply::Admin(Ok(AdminDone::Delivered(code)))) => code,
-                    _ => StatusCode::ServerError,
-                };
-                if code != StatusCode::Successful {
-                    failed.push((code, recipient.clone()));
-                }
-            }
-            let status = delivery_status(m.recipients.len(), &failed);
-            let _ = tx.send(DeskMsg::Answered {
-                inbound: m.inbound,
-                status,
-            });
-        });
-    }
-}
-
-/// A message from another domain in the shards' terms (content that is not UTF-8 goes as
-/// BASE64).
-fn remote_letter(m: &IncomingMessage) -> RemoteLetter {
-    let (content, base64) = match std::str::from_utf8(&m.content) {
-        Ok(text) => (text.to_owned(), false),
-        Err(_) => (
-            base64::engine::general_purpose::STANDARD.encode(&m.content),
-            true,
-        ),
-    };
-    RemoteLetter {
-        id: m.message_id.clone().unwrap_or_default(),
-        sender: m.sender.clone(),
-        content_type: m.content_type.clone(),
-        content: Some(content),
-        base64,
-        report: m.delivery_report,
-        screen_name: m.screen_name.clone(),
-    }
-}
-
-/// The SSP status of a delivery to `asked` recipients of which `failed` failed: 200, the
-/// failure's own code when every recipient failed the same way, else 201 with details.
-fn delivery_status(asked: usize, failed: &[(StatusCode, String)]) -> Status {
-    match failed {
-        [] => crate::federation::status(StatusCode::Successful),
-        [(code, _), rest @ ..] if failed.len() == asked && rest.iter().all(|(c, _)| c == code) => {
-            crate::federation::status(*code)
-        }
-        _ => {
-            let mut s = Status::new(201);
-            for (code, user) in failed {
-                s.detailed.push(imps_protocol::ssp::DetailedResult {
-                    code: code.code(),
-                    user_ids: vec![user.clone()],
-                    ..Default::default()
-                });
-            }
-            s
-        }
-    }
 }
 
 fn key(sender: &str, recipient: &str, message_id: &str) -> ItemKey {
@@ -792,19 +714,4 @@ fn key(sender: &str, recipient: &str, message_id: &str) -> ItemKey {
         recipient.to_ascii_lowercase(),
         message_id.to_owned(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn delivery_status_names_what_failed() {
-        assert_eq!(delivery_status(1, &[]).code, 200);
-        let unknown = (StatusCode::UnknownUser, "wv:x@b.test".to_owned());
-        assert_eq!(delivery_status(1, std::slice::from_ref(&unknown)).code, 531);
-        let mixed = delivery_status(2, std::slice::from_ref(&unknown));
-        assert_eq!(mixed.code, 201);
-        assert_eq!(mixed.detailed[0].code, 531);
-    }
 }

@@ -29,6 +29,26 @@ pub(super) struct WaitingRequest {
 }
 
 impl Desk {
+    /// Sets up a session with every peer at start (see
+    /// [`crate::federation::Federation::greet_peers`]).
+    pub(super) fn greet(&mut self) {
+        let now = Instant::now();
+        self.fed.greet_peers(now);
+        self.drain(now);
+    }
+
+    /// A new session with `peer` (it may have restarted and forgotten our users'
+    /// subscriptions and memberships): every shard sends again what its users hold there.
+    pub(super) fn peer_up(&self, peer: String) {
+        tracing::info!(%peer, "SSP session up");
+        for shard in 0..self.local.shards() {
+            let op = FederationOp::PeerUp {
+                domain: peer.clone(),
+            };
+            self.call_shard(Some(shard), op, |_| None);
+        }
+    }
+
     /// A local user's request for another domain, answering part (`query`, `part`) of
     /// `shard`.
     pub(super) fn request(
@@ -193,7 +213,7 @@ impl Desk {
             return;
         };
         let shard = shard_index(&group, self.local.shards());
-        let letter = super::remote_letter(&m);
+        let letter = super::inbound_im::remote_letter(&m);
         let op = FederationOp::GroupMessage {
             group,
             letter: Box::new(letter),

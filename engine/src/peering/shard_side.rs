@@ -86,6 +86,13 @@ pub enum FederationOp {
         /// The notice.
         notice: Box<RemoteRequest>,
     },
+    /// A new session with the domain `domain` came up (it may have restarted and forgotten
+    /// the soft state it held for our users): the shard sends again its users' presence
+    /// subscriptions to that domain's users and joins of that domain's groups.
+    PeerUp {
+        /// The peer domain.
+        domain: String,
+    },
     /// A message of a user of another domain for the local group `group`; answered with
     /// [`AdminDone::Delivered`].
     GroupMessage {
@@ -107,6 +114,7 @@ impl FederationOp {
             FederationOp::Outcome { user, .. } => user,
             FederationOp::Serve { target, .. } | FederationOp::Notice { target, .. } => target,
             FederationOp::GroupMessage { group, .. } => group,
+            FederationOp::PeerUp { domain } => domain,
         }
     }
 }
@@ -266,6 +274,11 @@ impl Shard {
             }
             FederationOp::Notice { origin, notice, .. } => {
                 self.remote_notice(now, &origin, *notice);
+                self.reply(token, Reply::Admin(Ok(AdminDone::Federated)));
+            }
+            FederationOp::PeerUp { domain } => {
+                self.resubscribe_remote(&domain);
+                self.rejoin_remote_groups(&domain);
                 self.reply(token, Reply::Admin(Ok(AdminDone::Federated)));
             }
             FederationOp::GroupMessage {

@@ -23,7 +23,7 @@ use super::inbox::RemoteWatching;
 use super::mask;
 use super::publication::Snapshot;
 use super::remote_values::{attributes_of, sub_list_of};
-use crate::access::session::Session;
+use crate::access::session::{Session, SessionState};
 use crate::core::Millis;
 use crate::federation::{Answer, RemoteRequest};
 use crate::peering::service_side::remote_failures;
@@ -218,6 +218,52 @@ impl Shard {
             });
         }
         self.unsubscribe_unwatched(idx, &watcher, &dropped);
+    }
+
+    /// A new session with `domain` came up (it may have restarted and forgotten its remote
+    /// watchers): one SubscribePresence per local user whose active sessions watch users of
+    /// that domain, naming them all with the union of the attributes those sessions want.
+    /// Nobody waits for the answer; a failure is handled as any late one (the users it
+    /// names are no longer watched).
+    pub(crate) fn resubscribe_remote(&mut self, domain: &str) {
+        let mut watched: Vec<(UserIdx, Vec<String>)> = Vec::new();
+        for slot in self.sessions.occupied() {
+            let Some(s) = self
+                .sessions
+                .get(slot)
+                .filter(|s| s.state == SessionState::Active)
+            else {
+                continue;
+            };
+            let Some(p) = s.presence.as_ref() else {
+                continue;
+            };
+            let of_domain = p.remote.iter().filter(|r| {
+                domain_of_id(&r.publisher).is_some_and(|d| d.eq_ignore_ascii_case(domain))
+            });
+            for r in of_domain {
+                let publisher = r.publisher.to_string();
+                match watched.iter_mut().find(|(i, _)| *i == s.user) {
+                    Some((_, list)) if list.contains(&publisher) => {}
+                    Some((_, list)) => list.push(publisher),
+                    None => watched.push((s.user, vec![publisher])),
+                }
+            }
+        }
+        for (idx, users) in watched {
+            let Some(watcher) = self.users.user(idx).map(|u| u.id.to_string()) else {
+                continue;
+            };
+            let union = users.iter().fold(0, |m, u| m | self.remote_wanted(idx, u));
+            let request = RemoteRequest::SubscribePresence {
+                watcher,
+                users,
+                attributes: attributes_of(union),
+            };
+            if !self.request_remote((0, 0), request) {
+                tracing::debug!(%domain, "remote subscription not sent again");
+            }
+        }
     }
 
     /// Asks the remote `users` (normalized) for their presence, one request per domain

@@ -173,6 +173,9 @@ pub struct Shard {
     pub(crate) searches: Searches,
     /// Open invitations of this shard's users (durable), as inviters and invitees.
     pub(crate) invitations: Invitations,
+    /// How this shard's users joined groups of other domains (screen name, notices), to
+    /// join again when the group's domain restarted.
+    pub(crate) remote_joins: HashMap<(UserIdx, std::sync::Arc<str>), crate::federation::GroupJoin>,
 }
 
 impl Shard {
@@ -217,6 +220,7 @@ impl Shard {
             group_index: GroupIndex::default(),
             searches: Searches::default(),
             invitations: Invitations::default(),
+            remote_joins: HashMap::new(),
         }
         .with_message_epoch()
     }
