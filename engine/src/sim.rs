@@ -353,6 +353,27 @@ impl SimClient {
         self.send(sim, m)
     }
 
+    /// Polls until nothing more comes (at most 20 polls); the server-originated requests
+    /// received, in order.
+    pub fn server_requests(&mut self, sim: &mut Sim) -> Vec<imps_protocol::Primitive> {
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            let Some(m) = self.poll(sim) else { break };
+            let got: Vec<_> = m
+                .session
+                .transactions
+                .into_iter()
+                .filter(|t| t.descriptor.mode == TransactionMode::Request)
+                .map(|t| t.content)
+                .collect();
+            if got.is_empty() {
+                break;
+            }
+            out.extend(got);
+        }
+        out
+    }
+
     fn login_request(&self) -> LoginRequest {
         LoginRequest {
             user_id: UserId(self.user.clone()),

@@ -106,22 +106,7 @@ fn to_group(text: &str) -> Primitive {
 
 /// Server-originated requests waiting for `c`.
 fn inbox(sim: &mut Sim, c: &mut SimClient) -> Vec<Primitive> {
-    let mut out = Vec::new();
-    for _ in 0..20 {
-        let Some(m) = c.poll(sim) else { break };
-        let got: Vec<Primitive> = m
-            .session
-            .transactions
-            .into_iter()
-            .filter(|t| t.descriptor.mode == TransactionMode::Request)
-            .map(|t| t.content)
-            .collect();
-        if got.is_empty() {
-            break;
-        }
-        out.extend(got);
-    }
-    out
+    c.server_requests(sim)
 }
 
 fn drain(rx: &flume::Receiver<FederationOut>) -> Vec<FederationOut> {

@@ -43,22 +43,7 @@ fn online(sim: &mut Sim, user: &str) -> SimClient {
 
 /// The server-originated requests waiting for `c`.
 fn inbox(sim: &mut Sim, c: &mut SimClient) -> Vec<Primitive> {
-    let mut out = Vec::new();
-    for _ in 0..20 {
-        let Some(m) = c.poll(sim) else { break };
-        let got: Vec<Primitive> = m
-            .session
-            .transactions
-            .into_iter()
-            .filter(|t| t.descriptor.mode == TransactionMode::Request)
-            .map(|t| t.content)
-            .collect();
-        if got.is_empty() {
-            break;
-        }
-        out.extend(got);
-    }
-    out
+    c.server_requests(sim)
 }
 
 /// The requests handed to the desk so far: (query, part, request).
