@@ -98,7 +98,7 @@ impl Shard {
     /// Hands what the group sends its sessions (`primitive`) to its remote `members`: a
     /// change notice, or a forced leave (unsolicited LeaveGroup-Response).
     pub(super) fn notify_remote_members(
-        &self,
+        &mut self,
         group: &str,
         primitive: &Primitive,
         members: Vec<String>,
@@ -164,9 +164,6 @@ impl Shard {
             return;
         }
         self.group_deliveries += members.len() as u64;
-        let Some(desk) = &self.federation else {
-            return;
-        };
         let out = FederationOut::Send {
             shard: self.id,
             query: 0,
@@ -183,7 +180,7 @@ impl Shard {
             recipients: members,
         };
         // A closed desk (shutting down) loses the message, as a lost session would.
-        let _ = desk.send(out);
+        self.hand_to_desk(out);
     }
 }
 

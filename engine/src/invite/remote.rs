@@ -115,7 +115,7 @@ impl Shard {
 
     /// Tells the domains of the `remote` invitees that `inviter` withdrew `invite_id`.
     pub(super) fn cancel_remote(
-        &self,
+        &mut self,
         inviter: &str,
         invite_id: &str,
         remote: &[Arc<str>],
@@ -137,7 +137,7 @@ impl Shard {
 
     /// Tells the domain of the remote `inviter` that `invitee` answered `invite_id`.
     pub(super) fn answer_remote(
-        &self,
+        &mut self,
         inviter: &str,
         invitee: &str,
         invite_id: &str,

@@ -442,3 +442,22 @@ fn a_late_failure_drops_the_remote_invitee_and_a_lost_desk_fails_at_once() {
     let token = submit(&mut sim, &mut alice, cancel.into());
     assert_eq!(status_of(&mut sim, token).map(|s| s.0), Some(423));
 }
+
+#[test]
+fn a_remote_invitation_leaves_only_once_its_record_is_durable() {
+    let (mut sim, rx) = world(&["alice"]);
+    let mut alice = online(&mut sim, "alice");
+    sim.set_auto_durable(false);
+    let token = submit(&mut sim, &mut alice, invite_request("i9", &[REMOTE]).into());
+    assert!(
+        handed(&rx).is_empty(),
+        "another domain hears of the invitation only once it is on disk here"
+    );
+    sim.make_durable();
+    let mut out = handed(&rx);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (query, part, request) = out.remove(0);
+    assert!(matches!(&request, RemoteRequest::Invite(i) if i.invite_id == "i9"));
+    outcome(&mut sim, (query, part), request, 200);
+    assert_eq!(status_of(&mut sim, token), Some((200, Vec::new())));
+}

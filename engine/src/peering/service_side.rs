@@ -23,25 +23,24 @@ impl Shard {
     /// Hands a local user's `request` for another domain to the desk; its outcome comes back
     /// to part (`query`, `part`) (0: nobody waits). False when federation is off or the desk
     /// is gone.
-    pub(crate) fn request_remote(&self, (query, part): (u64, u32), request: RemoteRequest) -> bool {
-        let Some(desk) = &self.federation else {
-            return false;
-        };
-        desk.send(FederationOut::Request {
-            shard: self.id,
+    pub(crate) fn request_remote(
+        &mut self,
+        (query, part): (u64, u32),
+        request: RemoteRequest,
+    ) -> bool {
+        let shard = self.id;
+        self.hand_to_desk(FederationOut::Request {
+            shard,
             query,
             part,
             request: Box::new(request),
         })
-        .is_ok()
     }
 
     /// Hands a local user's presence `value` for `watchers` of other domains to the desk.
-    pub(crate) fn notify_remote_presence(&self, watchers: Vec<String>, value: PresenceValue) {
-        if let Some(desk) = &self.federation {
-            // A closed desk (shutting down) loses the notice, as a lost session would.
-            let _ = desk.send(FederationOut::Presence { watchers, value });
-        }
+    pub(crate) fn notify_remote_presence(&mut self, watchers: Vec<String>, value: PresenceValue) {
+        // A closed desk (shutting down) loses the notice, as a lost session would.
+        self.hand_to_desk(FederationOut::Presence { watchers, value });
     }
 
     /// True when federation is on and `user` (normalized) is of another domain.

@@ -141,14 +141,14 @@ impl Shard {
     /// Hands the remote `recipients` of `letter` to the desk as part (`query`, `part`);
     /// false when the desk is gone.
     pub(crate) fn post_remote(
-        &self,
+        &mut self,
         (query, part): (u64, u32),
         letter: &Letter,
         recipients: Vec<String>,
     ) -> bool {
-        let Some(desk) = &self.federation else {
+        if self.federation.is_none() {
             return false;
-        };
+        }
         let out = FederationOut::Send {
             shard: self.id,
             query,
@@ -164,26 +164,23 @@ impl Shard {
             },
             recipients,
         };
-        desk.send(out).is_ok()
+        self.hand_to_desk(out)
     }
 
     /// Sends the delivery report of `recipient` to the sender of `letter` when that sender is
     /// of another domain; false when the report stays here.
     pub(crate) fn report_remote(
-        &self,
+        &mut self,
         letter: &Letter,
         recipient: &str,
         code: StatusCode,
         delivered_ms: Option<u64>,
     ) -> bool {
-        let Some(desk) = &self.federation else {
-            return false;
-        };
-        if !is_remote(&letter.sender, &self.config.domain) {
+        if self.federation.is_none() || !is_remote(&letter.sender, &self.config.domain) {
             return false;
         }
         // A closed desk (shutting down) loses the report, as a lost session would.
-        let _ = desk.send(FederationOut::Report {
+        self.hand_to_desk(FederationOut::Report {
             original_sender: letter.sender.to_string(),
             recipient: recipient.to_owned(),
             message_id: letter.id.to_string(),

@@ -53,6 +53,13 @@ impl Shard {
                 self.outputs.push_back(Output::ToShard { shard, msg });
             }
         }
+        for (seq, out) in std::mem::take(&mut self.held_desk) {
+            if seq < from
+                && let Some(desk) = &self.federation
+            {
+                let _ = desk.send(out);
+            }
+        }
         for (seq, token, reply) in std::mem::take(&mut self.held) {
             let reply = if seq < from {
                 reply

@@ -146,6 +146,8 @@ pub struct Shard {
     next_query: u64,
     /// Messages to other shards that wait for records to be durable.
     held_mesh: VecDeque<(LogSeq, usize, ShardMsg)>,
+    /// What waits for a record before it goes to the federation desk.
+    held_desk: VecDeque<(LogSeq, crate::peering::FederationOut)>,
     /// Wall-clock milliseconds at `Millis(0)` (set by the runtime).
     pub(crate) epoch_ms: u64,
     /// The SSP federation desk (issue 11), when federation is on.
@@ -207,6 +209,7 @@ impl Shard {
             deferred: HashMap::new(),
             next_query: 0,
             held_mesh: VecDeque::new(),
+            held_desk: VecDeque::new(),
             epoch_ms: 0,
             federation: None,
             expiries: BinaryHeap::new(),
@@ -241,6 +244,26 @@ impl Shard {
         match self.pending_record {
             Some(seq) if seq > self.durable => self.held_mesh.push_back((seq, shard, msg)),
             _ => self.outputs.push_back(Output::ToShard { shard, msg }),
+        }
+    }
+
+    /// Hands `out` to the federation desk once the records of the current handler are
+    /// durable (at once when there are none), as [`Shard::send_after_records`] does for
+    /// other shards: what it tells another domain must not outlive a crash that loses those
+    /// records. False when federation is off or the desk is gone.
+    pub(crate) fn hand_to_desk(&mut self, out: crate::peering::FederationOut) -> bool {
+        let Some(desk) = &self.federation else {
+            return false;
+        };
+        if desk.is_disconnected() {
+            return false;
+        }
+        match self.pending_record {
+            Some(seq) if seq > self.durable => {
+                self.held_desk.push_back((seq, out));
+                true
+            }
+            _ => desk.send(out).is_ok(),
         }
     }
 
@@ -521,6 +544,15 @@ impl Core for Shard {
             }
             if let Some((_, shard, msg)) = self.held_mesh.pop_front() {
                 self.outputs.push_back(Output::ToShard { shard, msg });
+            }
+        }
+        while let Some((seq, _)) = self.held_desk.front() {
+            if *seq > self.durable {
+                break;
+            }
+            if let (Some((_, out)), Some(desk)) = (self.held_desk.pop_front(), &self.federation) {
+                // A closed desk (shutting down) loses it, as a lost session would.
+                let _ = desk.send(out);
             }
         }
         while let Some((seq, _, _)) = self.held.front() {
