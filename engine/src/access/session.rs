@@ -188,13 +188,12 @@ impl SessionTable {
         self.ended.get(key).copied()
     }
 
-    /// The slots holding a session, lowest first.
-    pub fn occupied(&self) -> impl Iterator<Item = u32> + '_ {
+    /// The sessions in use (not closing), lowest slot first.
+    pub fn active(&self) -> impl Iterator<Item = &Session> + '_ {
         self.slots
             .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_some())
-            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .flatten()
+            .filter(|s| s.state == SessionState::Active)
     }
 
     /// The session in `slot`.

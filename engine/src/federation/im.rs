@@ -174,30 +174,20 @@ pub(crate) fn group_request(
     recipient: &str,
     local: &str,
 ) -> Content {
-    Content::SendMessageRequest(SendMessageRequest {
-        delivery_report: Some(false),
-        meta_info: Some(MetaInfo {
+    let mut content = request(msg, &msg.sender, recipient, local);
+    if let Content::SendMessageRequest(r) = &mut content {
+        r.delivery_report = Some(false);
+        r.meta_info = Some(MetaInfo {
             client_originated: false,
             requestor_domain: local.to_owned(),
             user: None,
-        }),
-        message_info: MessageInfo {
-            message_id: msg.message_id.clone(),
-            content_type: msg.content_type.clone(),
-            content_size: u32::try_from(msg.content.len()).ok(),
-            recipients: vec![Party::user(recipient)],
-            sender: Some(Sender::Group {
-                group_id: msg.sender.clone(),
-                display: screen_name.map(str::to_owned),
-            }),
-            date_time: msg.date_time.clone(),
-            ..MessageInfo::default()
-        },
-        content: Some(ContentData {
-            content_type: msg.content_type.clone(),
-            data: msg.content.clone(),
-        }),
-    })
+        });
+        r.message_info.sender = Some(Sender::Group {
+            group_id: msg.sender.clone(),
+            display: screen_name.map(str::to_owned),
+        });
+    }
+    content
 }
 
 /// The users a `SendMessageRequest` is for, and the one domain they share (`None` when they

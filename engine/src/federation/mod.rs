@@ -363,18 +363,30 @@ impl Federation {
 
     /// Sends `msg` to its remote recipients: one queued `SendMessageRequest` per recipient.
     pub fn send_message(&mut self, now: Instant, msg: &OutgoingMessage) -> Vec<Queued> {
-        let local = self.config.local_domain.clone();
-        let sender = im::qualify(&msg.sender, &local);
+        let sender = im::qualify(&msg.sender, &self.config.local_domain);
+        self.queue_message(now, msg, &sender, |recipient, local| {
+            im::request(msg, &sender, recipient, local)
+        })
+    }
+
+    /// Queues one SSP request per recipient of `msg` (made by `request` from the recipient
+    /// and our domain), its outcome reported for `sender`.
+    pub(crate) fn queue_message(
+        &mut self,
+        now: Instant,
+        msg: &OutgoingMessage,
+        sender: &str,
+        request: impl Fn(&str, &str) -> Content,
+    ) -> Vec<Queued> {
         let mut out = Vec::with_capacity(msg.recipients.len());
         for recipient in &msg.recipients {
             let origin = ItemOrigin::Message {
-                sender: sender.clone(),
+                sender: sender.to_owned(),
                 recipient: recipient.clone(),
                 message_id: msg.message_id.clone(),
             };
-            let result = self.queue_for_user(now, recipient, origin, |local| {
-                im::request(msg, &sender, recipient, local)
-            });
+            let result =
+                self.queue_for_user(now, recipient, origin, |local| request(recipient, local));
             out.push(Queued {
                 recipient: recipient.clone(),
                 result,

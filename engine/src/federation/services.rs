@@ -26,22 +26,9 @@ impl Federation {
         msg: &super::OutgoingMessage,
         screen_name: Option<&str>,
     ) -> Vec<Queued> {
-        let mut out = Vec::with_capacity(msg.recipients.len());
-        for recipient in &msg.recipients {
-            let origin = ItemOrigin::Message {
-                sender: msg.sender.clone(),
-                recipient: recipient.clone(),
-                message_id: msg.message_id.clone(),
-            };
-            let result = self.queue_for_user(now, recipient, origin, |local| {
-                im::group_request(msg, screen_name, recipient, local)
-            });
-            out.push(Queued {
-                recipient: recipient.clone(),
-                result,
-            });
-        }
-        out
+        self.queue_message(now, msg, &msg.sender, |recipient, local| {
+            im::group_request(msg, screen_name, recipient, local)
+        })
     }
 
     /// Sends a local user's `request` to the domain of its targets (all in one domain). Its

@@ -160,14 +160,7 @@ impl Shard {
     /// member, or any failure) is logged as any late group outcome.
     pub(crate) fn rejoin_remote_groups(&mut self, domain: &str) {
         let mut held: Vec<(UserIdx, Arc<str>)> = Vec::new();
-        for slot in self.sessions.occupied() {
-            let Some(s) = self
-                .sessions
-                .get(slot)
-                .filter(|s| s.state == SessionState::Active)
-            else {
-                continue;
-            };
+        for s in self.sessions.active() {
             for g in &s.groups {
                 let of_domain = domain_of_id(g).is_some_and(|d| d.eq_ignore_ascii_case(domain));
                 let key = (s.user, g.clone());

@@ -370,14 +370,14 @@ impl Desk {
 
     fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let parts = self.parts.values().map(|p| p.deadline).min();
-        let parts = match (parts, self.next_request_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        match (self.fed.next_timeout(now), parts) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.fed.next_timeout(now),
+            parts,
+            self.next_request_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn on_desk(&mut self, now: Instant, m: DeskMsg) {

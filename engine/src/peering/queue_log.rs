@@ -502,7 +502,7 @@ mod tests {
     use imps_protocol::ssp::{Content, Mode, Status};
     use std::time::{Duration, Instant};
 
-    fn item(tid: &str, now: Instant) -> QueuedItem {
+    pub(super) fn item(tid: &str, now: Instant) -> QueuedItem {
         QueuedItem {
             peer: "b.test".into(),
             transaction: Transaction::new(Mode::Request, tid, Content::Status(Status::new(200))),

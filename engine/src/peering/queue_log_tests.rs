@@ -45,18 +45,9 @@ fn service(tid: &str, request: RemoteRequest, now: Instant) -> QueuedItem {
     }
 }
 
+/// A message item, as the log's own tests make it.
 fn message(tid: &str, now: Instant) -> QueuedItem {
-    QueuedItem {
-        peer: "b.test".into(),
-        transaction: Transaction::new(Mode::Request, tid, Content::Status(Status::new(200))),
-        origin: ItemOrigin::Message {
-            sender: "wv:alice@a.test".into(),
-            recipient: "wv:bob@b.test".into(),
-            message_id: Some("m1".into()),
-        },
-        enqueued_at: now,
-        expires_at: now + Duration::from_secs(60),
-    }
+    super::tests::item(tid, now)
 }
 
 /// What the log should give back for `item` (queued at `NOW_MS`).

@@ -23,7 +23,7 @@ use super::inbox::RemoteWatching;
 use super::mask;
 use super::publication::Snapshot;
 use super::remote_values::{attributes_of, sub_list_of};
-use crate::access::session::{Session, SessionState};
+use crate::access::session::Session;
 use crate::core::Millis;
 use crate::federation::{Answer, RemoteRequest};
 use crate::peering::service_side::remote_failures;
@@ -134,6 +134,13 @@ impl Shard {
     /// Session `slot` stops watching the remote `users`; publishers no session of its
     /// user watches any more are unsubscribed (nobody waits for that).
     pub(super) fn unsubscribe_remote(&mut self, slot: u32, users: &[String]) {
+        // Only what this session watched: a publisher never watched is not bothered.
+        self.drop_session_watches(slot, |r| users.iter().any(|u| **u == *r.publisher));
+    }
+
+    /// Session `slot` stops watching the remote publishers `drop` picks; those no session
+    /// of its user watches any more are unsubscribed.
+    fn drop_session_watches(&mut self, slot: u32, drop: impl Fn(&RemoteWatching) -> bool) {
         let Some((idx, watcher)) = self.session_user(slot) else {
             return;
         };
@@ -144,14 +151,13 @@ impl Shard {
             .and_then(|s| s.presence.as_mut())
         {
             p.remote.retain(|r| {
-                let drop = users.iter().any(|u| **u == *r.publisher);
-                if drop {
+                let d = drop(r);
+                if d {
                     dropped.push(r.publisher.to_string());
                 }
-                !drop
+                !d
             });
         }
-        // Only what this session watched: a publisher never watched is not bothered.
         self.unsubscribe_unwatched(idx, &watcher, &dropped);
     }
 
@@ -200,24 +206,9 @@ impl Shard {
                 tracing::debug!(?failed, "remote list members not watched");
             }
         }
-        let Some((idx, watcher)) = self.session_user(slot) else {
-            return;
-        };
-        let mut dropped = Vec::new();
-        if let Some(p) = self
-            .sessions
-            .get_mut(slot)
-            .and_then(|s| s.presence.as_mut())
-        {
-            p.remote.retain(|r| {
-                let drop = !r.direct && removed.iter().any(|u| **u == *r.publisher);
-                if drop {
-                    dropped.push(r.publisher.to_string());
-                }
-                !drop
-            });
-        }
-        self.unsubscribe_unwatched(idx, &watcher, &dropped);
+        self.drop_session_watches(slot, |r| {
+            !r.direct && removed.iter().any(|u| **u == *r.publisher)
+        });
     }
 
     /// A new session with `domain` came up (it may have restarted and forgotten its remote
@@ -227,14 +218,7 @@ impl Shard {
     /// names are no longer watched).
     pub(crate) fn resubscribe_remote(&mut self, domain: &str) {
         let mut watched: Vec<(UserIdx, Vec<String>)> = Vec::new();
-        for slot in self.sessions.occupied() {
-            let Some(s) = self
-                .sessions
-                .get(slot)
-                .filter(|s| s.state == SessionState::Active)
-            else {
-                continue;
-            };
+        for s in self.sessions.active() {
             let Some(p) = s.presence.as_ref() else {
                 continue;
             };
