@@ -5,14 +5,18 @@
 #   bash benches/http/run.sh            # needs: nginx wrk (Debian), oha (cargo install oha)
 #   IMPSD=/path/to/impsd bash benches/http/run.sh   # an already built binary
 #   ROUNDS=5 bash benches/http/run.sh   # more alternating rounds (default 3)
+#   RATE=60000 bash benches/http/run.sh # latency only, at that rate instead of half the maximum
 #   PIN=1 bash benches/http/run.sh      # both servers pinned: impsd's executors and nginx's
 #                                       # workers (worker_cpu_affinity auto)
 #   IMPSD_CONFIG=file.toml bash benches/http/run.sh   # impsd serve --config file.toml (its
 #                                       # listen and data_dir are overridden, pin unless PIN=1)
 #
-# Prints requests/s at full load (wrk, 64 connections) for both, then latency percentiles at
-# half of impsd's maximum rate (oha, fixed rate, latency measured from the intended send
-# time).
+# Prints requests/s at full load (wrk, 64 connections) for both, under two loads: two
+# clients whose connections each carry the client's own session, as handsets do (the
+# figure the target is judged on), and connections that each cycle through 8 sessions, as
+# behind a gateway pooling connections (impsd then serves about half of the requests on
+# another executor than the connection's). Then latency percentiles at half of impsd's
+# maximum rate (oha, fixed rate, latency measured from the intended send time).
 #
 # Fairness: both servers get the same two worker threads and the same CPU placement (by
 # default neither is pinned: the load generator runs on the same cores, and a pinned server
@@ -86,59 +90,96 @@ ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/pr
 impsd_pids=$(cat "$work/impsd.pid")
 nginx_pids=$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')
 hz=$(getconf CLK_TCK)
-# One full-load round against port $1 whose server is $2...: "requests/s cpu-us/request".
-round() {
-  local port=$1 t0 t1 out
-  shift
-  t0=$(ticks "$@")
-  out=$(wrk -t2 -c64 -d10s -s "$work/keepalive.lua" "http://127.0.0.1:$port/imps")
-  t1=$(ticks "$@")
-  echo "$out" | awk -v t=$((t1 - t0)) -v hz="$hz" \
-    '/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t * 1e6 / hz / n}'
-}
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-: >"$work/ng.txt"
-: >"$work/im.txt"
-for i in $(seq "${ROUNDS:-3}"); do
-  # shellcheck disable=SC2086
-  ng_round=$(round 18081 $nginx_pids)
-  im_round=$(round 18080 $impsd_pids)
-  echo "round $i: nginx $ng_round, impsd $im_round (req/s, CPU us/request)"
-  echo "$ng_round" >>"$work/ng.txt"
-  echo "$im_round" >>"$work/im.txt"
-done
-ng=$(cut -d' ' -f1 "$work/ng.txt" | median)
-im=$(cut -d' ' -f1 "$work/im.txt" | median)
-ng_cpu=$(cut -d' ' -f2 "$work/ng.txt" | median)
-im_cpu=$(cut -d' ' -f2 "$work/im.txt" | median)
-echo "max rate (wrk -t2 -c64 -d10s, median of ${ROUNDS:-3} alternating rounds): nginx $ng req/s, impsd $im req/s, ratio $(echo "$im / $ng" | bc -l | cut -c1-5)"
-echo "CPU per request (median): nginx $ng_cpu us, impsd $im_cpu us"
-half=$(echo "$im / 2" | bc)
-for port in 18081 18080; do
-  echo "port $port at $half req/s (oha, latency from the intended send time):"
-  oha -z 10s -c 64 -q "$half" --latency-correction --no-tui -m POST \
-    -H 'Content-Type: application/vnd.wv.csp.xml' -D "$work/ka.xml" "http://127.0.0.1:$port/imps" \
-    | grep -E '50.00%|99.00%|99.90%'
-done
-# The same total rate from two clients at once, each on its own session, one session per
-# shard (a session ID starts with its shard): the load of many users spread over the
-# executors, as in service, rather than one session's load on one executor. Each client's
-# percentiles are printed; the p99 of the whole is at most the larger of the two.
+# Two clients, each with its own session (one session per shard: a session ID starts with
+# its shard), each keeping 32 connections that carry only its session, as handsets do.
 other=""
 for s in "${sessions[@]}"; do case "$s" in 1-*) other=$s; break;; esac; done
-if [ -n "$other" ]; then
-  ka "$other" >"$work/ka1.xml"
-  quarter=$(echo "$half / 2" | bc)
-  for port in 18081 18080; do
-    echo "port $port at $half req/s from two clients on sessions of both shards ($quarter req/s each):"
-    pids=()
-    for f in ka.xml ka1.xml; do
-      oha -z 10s -c 32 -q "$quarter" --latency-correction --no-tui -m POST \
-        -H 'Content-Type: application/vnd.wv.csp.xml' -D "$work/$f" "http://127.0.0.1:$port/imps" \
-        >"$work/oha-$f.txt" &
-      pids+=($!)
-    done
-    wait "${pids[@]}"
-    for f in ka.xml ka1.xml; do grep -E '50.00%|99.00%|99.90%' "$work/oha-$f.txt" | tr -s ' ' | paste -sd' '; done
+[ -n "$other" ] || { echo "no session on shard 1" >&2; exit 1; }
+ka "$other" >"$work/ka1.xml"
+for f in ka ka1; do
+  {
+    echo "body = [[$(cat "$work/$f.xml")]]"
+    echo 'request = function() return wrk.format("POST", "/imps", {["Content-Type"] = "application/vnd.wv.csp.xml"}, body) end'
+  } >"$work/$f.lua"
+done
+# One full-load round (10 s) against port $2 whose server is $3...: "requests/s
+# cpu-us/request". Load $1: "own" (the two clients above, one wrk -t1 -c32 each) or "mixed"
+# (one wrk -t2 -c64 whose every connection cycles through all 8 sessions, as behind a
+# gateway that pools connections).
+round() {
+  local load=$1 port=$2 t0 t1 out
+  shift 2
+  t0=$(ticks "$@")
+  if [ "$load" = own ]; then
+    wrk -t1 -c32 -d10s -s "$work/ka.lua" "http://127.0.0.1:$port/imps" >"$work/wrk0.txt" &
+    local first=$!
+    wrk -t1 -c32 -d10s -s "$work/ka1.lua" "http://127.0.0.1:$port/imps" >"$work/wrk1.txt"
+    wait "$first"
+    out=$(cat "$work/wrk0.txt" "$work/wrk1.txt")
+  else
+    out=$(wrk -t2 -c64 -d10s -s "$work/keepalive.lua" "http://127.0.0.1:$port/imps")
+  fi
+  t1=$(ticks "$@")
+  echo "$out" | awk -v t=$((t1 - t0)) -v hz="$hz" \
+    '/requests in/ {n += $1} /Requests\/sec/ {r += $2} END {printf "%.0f %.1f\n", r, t * 1e6 / hz / n}'
+}
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+for load in own mixed; do
+  : >"$work/ng-$load.txt"
+  : >"$work/im-$load.txt"
+done
+# RATE=N skips the full-load rounds and measures latency at N requests/s.
+rounds=${ROUNDS:-3}
+[ -n "${RATE:-}" ] && rounds=0
+for i in $(seq "$rounds"); do
+  for load in own mixed; do
+    # shellcheck disable=SC2086
+    ng_round=$(round $load 18081 $nginx_pids)
+    # shellcheck disable=SC2086
+    im_round=$(round $load 18080 $impsd_pids)
+    echo "round $i, $load sessions: nginx $ng_round, impsd $im_round (req/s, CPU us/request)"
+    echo "$ng_round" >>"$work/ng-$load.txt"
+    echo "$im_round" >>"$work/im-$load.txt"
   done
-fi
+done
+for load in own mixed; do
+  [ "$rounds" = 0 ] && break
+  ng=$(cut -d' ' -f1 "$work/ng-$load.txt" | median)
+  im=$(cut -d' ' -f1 "$work/im-$load.txt" | median)
+  ng_cpu=$(cut -d' ' -f2 "$work/ng-$load.txt" | median)
+  im_cpu=$(cut -d' ' -f2 "$work/im-$load.txt" | median)
+  case $load in
+    own) what="two clients, 32 connections each, each connection carrying its client's session" ;;
+    *) what="wrk -t2 -c64, every connection cycling through 8 sessions (a pooling gateway)" ;;
+  esac
+  echo "max rate, $what; median of ${ROUNDS:-3} alternating rounds of 10 s:"
+  echo "  nginx $ng req/s, impsd $im req/s, ratio $(echo "$im / $ng" | bc -l | cut -c1-5); CPU per request nginx $ng_cpu us, impsd $im_cpu us"
+  [ "$load" = own ] && half=$(echo "$im / 2" | bc)
+done
+[ -n "${RATE:-}" ] && half=$RATE
+# Latency at half of impsd's maximum rate with connections carrying their own sessions:
+# the same two clients (oha, fixed rate, latency measured from the intended send time), each
+# client's percentiles printed; the p99 of the whole is at most the larger of the two.
+quarter=$(echo "$half / 2" | bc)
+for port in 18081 18080; do
+  echo "port $port at $half req/s from the two clients ($quarter req/s each, oha, latency from the intended send time):"
+  pids=()
+  for f in ka.xml ka1.xml; do
+    oha -z 10s -c 32 -q "$quarter" --worker-threads 1 --latency-correction --no-tui -m POST \
+      -H 'Content-Type: application/vnd.wv.csp.xml' -D "$work/$f" "http://127.0.0.1:$port/imps" \
+      >"$work/oha-$f.txt" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for f in ka.xml ka1.xml; do grep -E '50.00%|99.00%|99.90%' "$work/oha-$f.txt" | tr -s ' ' | paste -sd' '; done
+done
+# The same rate from one client on one session: its shard's executor does all the work.
+for port in 18081 18080; do
+  echo "port $port at $half req/s from one client on one session (oha -c 64):"
+  oha -z 10s -c 64 -q "$half" --latency-correction --no-tui -m POST \
+    -H 'Content-Type: application/vnd.wv.csp.xml' -D "$work/ka.xml" "http://127.0.0.1:$port/imps" \
+    | grep -E '50.00%|99.00%|99.90%' | tr -s ' ' | paste -sd' '
+done
+# Connections impsd handed over to the executor owning their session (engine/src/http/handover.rs).
+curl -s http://127.0.0.1:18080/metrics \
+  | awk '/^imps_http_connections_moved_out_total/ {n += $2} END {print "impsd connections moved to their session'"'"'s executor: " n + 0}'

@@ -7,13 +7,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use imps_engine::http::{
-    HttpError, HttpLimits, HttpRequest, HttpResponse, HttpService, HttpStats, Listener,
+    FIRST_STREAK, HandoverPort, HttpError, HttpLimits, HttpRequest, HttpResponse, HttpService,
+    HttpStats, Listener, handover_ports,
 };
 
 /// The toy service: echoes `METHOD path body`; `/whoami` answers the tag, `/slow` takes
@@ -43,6 +45,34 @@ fn toy(tag: String, slow_started: Arc<AtomicUsize>) -> impl HttpService {
     }
 }
 
+/// The hand-over service: `/home/<i>/<n>` answers `<tag> <n>` and names executor `i` as the
+/// request's home; anything else answers `<tag>` with no home.
+struct Homing(String);
+
+impl HttpService for Homing {
+    fn call(
+        &self,
+        request: HttpRequest,
+        peer: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = HttpResponse>>> {
+        let call = self.call_homed(request, peer);
+        Box::pin(async move { call.await.0 })
+    }
+
+    fn call_homed(
+        &self,
+        request: HttpRequest,
+        _peer: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = (HttpResponse, Option<usize>)>>> {
+        let mut parts = request.path.trim_start_matches('/').split('/');
+        let (home, body) = match (parts.next(), parts.next(), parts.next()) {
+            (Some("home"), Some(i), Some(n)) => (i.parse().ok(), format!("{} {n}", self.0)),
+            _ => (None, self.0.clone()),
+        };
+        Box::pin(async move { (HttpResponse::ok("text/plain", body), home) })
+    }
+}
+
 struct Server {
     addr: SocketAddr,
     stats: Arc<HttpStats>,
@@ -57,12 +87,35 @@ impl Server {
     }
 
     fn start_at(addr: SocketAddr, limits: HttpLimits, tag: &str) -> Server {
-        let (stop_tx, stop_rx) = flume::bounded::<()>(1);
-        let (ready_tx, ready_rx) = flume::bounded(1);
         let slow_started = Arc::new(AtomicUsize::new(0));
         let (tag, counter) = (tag.to_owned(), Arc::clone(&slow_started));
+        Server::launch(addr, limits, slow_started, move |listener, stop| {
+            listener.run(Rc::new(toy(tag, counter)), stop)
+        })
+    }
+
+    /// A server of [`Homing`] with hand-over port `port` (tagged with its index).
+    fn start_linked(addr: SocketAddr, limits: HttpLimits, port: HandoverPort) -> Server {
+        let tag = port.index().to_string();
+        Server::launch(addr, limits, Arc::default(), move |listener, stop| {
+            listener.with_handover(port).run(Rc::new(Homing(tag)), stop)
+        })
+    }
+
+    fn launch<F, Fut>(
+        addr: SocketAddr,
+        limits: HttpLimits,
+        slow_started: Arc<AtomicUsize>,
+        run: F,
+    ) -> Server
+    where
+        F: FnOnce(Listener, flume::Receiver<()>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), HttpError>> + 'static,
+    {
+        let (stop_tx, stop_rx) = flume::bounded::<()>(1);
+        let (ready_tx, ready_rx) = flume::bounded(1);
         let handle = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .name(&format!("http-{tag}"))
+            .name("http-test")
             .io_memory(256 << 10)
             .spawn(move || async move {
                 let listener = match Listener::bind(addr, limits) {
@@ -73,7 +126,7 @@ impl Server {
                     }
                 };
                 let _ = ready_tx.send(Ok((listener.local_addr(), listener.stats())));
-                listener.run(Rc::new(toy(tag, counter)), stop_rx).await
+                run(listener, stop_rx).await
             })
             .expect("executor starts");
         let (addr, stats) = ready_rx.recv().expect("executor reports").expect("binds");
@@ -609,5 +662,97 @@ fn graceful_stop_finishes_in_flight_requests() {
         server.stop().unwrap();
         assert!(t0.elapsed() < Duration::from_secs(5));
         assert_eq!(stats.snapshot().connections_open, 0);
+    });
+}
+
+/// Two linked executors on one port; `(servers, client, executor the client landed on)`.
+fn linked_pair(limits: HttpLimits) -> (Vec<Server>, Client, usize) {
+    let mut ports = handover_ports(2).into_iter();
+    let (p0, p1) = (ports.next().expect("port 0"), ports.next().expect("port 1"));
+    let first = Server::start_linked(any_port(), limits.clone(), p0);
+    let second = Server::start_linked(first.addr, limits, p1);
+    let addr = first.addr;
+    let servers = vec![first, second];
+    for _ in 0..200 {
+        let mut client = Client::connect(addr);
+        let r = client.request(&get("/whoami"));
+        if r.status == 200 {
+            let here = r.text().parse().expect("an executor index");
+            return (servers, client, here);
+        }
+    }
+    panic!("no executor took a connection");
+}
+
+#[test]
+fn a_connection_moves_to_the_executor_serving_its_requests() {
+    watchdog(|| {
+        let (servers, mut client, here) = linked_pair(limits());
+        let other = 1 - here;
+        // The first streak is served here, then the connection moves between two requests.
+        for n in 0..FIRST_STREAK + 3 {
+            let r = client.request(&get(&format!("/home/{other}/{n}")));
+            let by = if n < FIRST_STREAK { here } else { other };
+            assert_eq!(r.text(), format!("{by} {n}"), "request {n}");
+        }
+        // Pipelined requests keep their order after the move.
+        let burst: Vec<u8> = (100..110)
+            .flat_map(|n| get(&format!("/home/{other}/{n}")))
+            .collect();
+        client.send(&burst);
+        for n in 100..110 {
+            assert_eq!(client.response().text(), format!("{other} {n}"));
+        }
+        let (moved_out, moved_in) = (
+            servers[here].stats.snapshot(),
+            servers[other].stats.snapshot(),
+        );
+        assert_eq!((moved_out.moved_out, moved_in.moved_in), (1, 1));
+        assert_eq!(moved_in.connections_accepted, 0);
+        eventually(&servers[here].stats, |s| s.connections_open == 0);
+        assert_eq!(moved_in.connections_open, 1);
+        // Stopping closes the moved connection too.
+        let stats: Vec<_> = servers.iter().map(|s| Arc::clone(&s.stats)).collect();
+        for server in servers {
+            server.stop().unwrap();
+        }
+        assert!(client.closed());
+        assert!(stats.iter().all(|s| s.snapshot().connections_open == 0));
+    });
+}
+
+#[test]
+fn a_connection_does_not_move_to_a_listener_at_its_cap() {
+    watchdog(|| {
+        let one = HttpLimits {
+            max_connections: 1,
+            ..limits()
+        };
+        let (servers, mut holder, full) = linked_pair(one);
+        // A second connection, on the other executor (the full one refuses it with 503).
+        let mut client = None;
+        for _ in 0..200 {
+            let mut c = Client::connect(servers[0].addr);
+            if c.request(&get("/whoami")).status == 200 {
+                client = Some(c);
+                break;
+            }
+        }
+        let mut client = client.expect("a connection on the other executor");
+        let here = 1 - full;
+        for n in 0..FIRST_STREAK * 2 {
+            let r = client.request(&get(&format!("/home/{full}/{n}")));
+            assert_eq!(r.text(), format!("{here} {n}"), "moved to a full listener");
+        }
+        assert_eq!(holder.request(&get("/whoami")).text(), full.to_string());
+        drop(holder);
+        eventually(&servers[full].stats, |s| s.connections_open == 0);
+        // Room now: after another streak the connection moves.
+        for n in 0..=FIRST_STREAK {
+            let r = client.request(&get(&format!("/home/{full}/{n}")));
+            let by = if n < FIRST_STREAK { here } else { full };
+            assert_eq!(r.text(), format!("{by} {n}"), "request {n}");
+        }
+        assert_eq!(servers[full].stats.snapshot().moved_in, 1);
     });
 }

@@ -5,6 +5,7 @@
 //!   Engine::start (recover shards) -> per executor:
 //!       CirHub + wake inbox   <- wake broadcast <- every shard's wake handler
 //!       HTTP Listener(s)      -> ImpsService -> local shard (in place) or another (one hop)
+//!         (a connection whose requests keep going to another shard moves to its executor)
 //!       STCP Listener         -> HELO checked against the session's shard
 //!   Running::shutdown: listeners stop accepting, in-flight requests finish, executors stop.
 //! ```
@@ -19,14 +20,17 @@ use imps_protocol::Limits;
 
 use super::csp::text;
 use super::service::{
-    self, Endpoint, ExecutorSnapshot, ServiceConfig, cir_session, csp, endpoint, health,
+    self, Endpoint, ExecutorSnapshot, ServiceConfig, cir_session, csp_routed, endpoint, health,
     trusted_msisdn,
 };
 use crate::cir::{
     CirConfig, CirHub, CirShared, StcpConfig, StcpListener, Validator, run_wake_inbox,
     wake_broadcast,
 };
-use crate::http::{HttpLimits, HttpRequest, HttpResponse, HttpService, Listener, Method};
+use crate::http::{
+    HandoverPort, HttpLimits, HttpRequest, HttpResponse, HttpService, Listener, Method,
+    handover_ports,
+};
 use crate::runtime::{LocalShard, RuntimeError};
 use crate::server::{Engine, EngineClient, EngineConfig, EngineError};
 use crate::settings::ServeSettings;
@@ -100,6 +104,16 @@ impl HttpService for ImpsService {
         request: HttpRequest,
         peer: SocketAddr,
     ) -> Pin<Box<dyn Future<Output = HttpResponse>>> {
+        let call = self.call_homed(request, peer);
+        Box::pin(async move { call.await.0 })
+    }
+
+    /// A CSP request's home is the shard that answered it (executor `i` owns shard `i`).
+    fn call_homed(
+        &self,
+        request: HttpRequest,
+        peer: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = (HttpResponse, Option<usize>)>>> {
         let local = self.local.clone();
         let config = Rc::clone(&self.config);
         let hub = Rc::clone(&self.hub);
@@ -110,7 +124,10 @@ impl HttpService for ImpsService {
             if crate::peering::endpoint::is_ssp(post, &request.path, ct) {
                 let path = request.path.clone();
                 let body = request.body;
-                return crate::peering::endpoint::serve_ssp(desk.as_ref(), &path, body).await;
+                return (
+                    crate::peering::endpoint::serve_ssp(desk.as_ref(), &path, body).await,
+                    None,
+                );
             }
             let method = match &request.method {
                 Method::Get => "GET",
@@ -118,7 +135,7 @@ impl HttpService for ImpsService {
                 Method::Post => "POST",
                 Method::Other(_) => "OTHER",
             };
-            match endpoint(method, &request.path) {
+            let response = match endpoint(method, &request.path) {
                 Endpoint::Health => health(),
                 Endpoint::Metrics => metrics(&local, desk.is_some()).await,
                 Endpoint::Cir => match cir_session(request.query()) {
@@ -135,13 +152,15 @@ impl HttpService for ImpsService {
                         peer,
                         &config.trusted_proxies,
                     );
-                    csp(&local, &config, ct, &request.body, peer, msisdn, Some(&hub)).await
+                    let hub = Some(&*hub);
+                    return csp_routed(&local, &config, ct, &request.body, peer, msisdn, hub).await;
                 }
                 Endpoint::MethodNotAllowed => {
                     HttpResponse::new(405).with_header("Allow", "GET, HEAD, POST")
                 }
                 Endpoint::NotFound => HttpResponse::new(404),
-            }
+            };
+            (response, None)
         })
     }
 }
@@ -229,6 +248,12 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
         ..CirConfig::default()
     };
     let listen = settings.listen.clone();
+    // Per listening address, one hand-over port per executor (taken by executor i).
+    let ports: Vec<Vec<Option<HandoverPort>>> = listen
+        .iter()
+        .map(|_| handover_ports(shards).into_iter().map(Some).collect())
+        .collect();
+    let ports = Arc::new(Mutex::new(ports));
     let service_config = (
         Arc::<str>::from(settings.domain.as_str()),
         Limits {
@@ -252,6 +277,14 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
             let stop_rx = stop_rx.clone();
             let (domain, decode_limits, proxies) = service_config.clone();
             let federation = federation.clone();
+            let my_ports: Vec<Option<HandoverPort>> = ports
+                .lock()
+                .map(|mut all| {
+                    all.iter_mut()
+                        .map(|of_addr| of_addr.get_mut(local.index()).and_then(Option::take))
+                        .collect()
+                })
+                .unwrap_or_default();
             async move {
                 let i = local.index();
                 let desk = federation;
@@ -275,9 +308,13 @@ pub fn start(settings: &ServeSettings) -> Result<Running, ServeError> {
                 });
                 let mut bound = Vec::new();
                 let mut http_stats = Vec::new();
+                let mut my_ports = my_ports.into_iter();
                 for addr in listen {
-                    let listener =
+                    let mut listener =
                         Listener::bind(addr, limits.clone()).map_err(|e| fail(e.to_string()))?;
+                    if let Some(port) = my_ports.next().flatten() {
+                        listener = listener.with_handover(port);
+                    }
                     bound.push(listener.local_addr());
                     http_stats.push(listener.stats());
                     let service = Rc::clone(&service);

@@ -52,6 +52,8 @@ fn layer_counters(extra: &mut HashMap<&'static str, u64>) {
                 ("imps_http_header_timeouts_total", s.header_timeouts),
                 ("imps_http_body_timeouts_total", s.body_timeouts),
                 ("imps_http_idle_timeouts_total", s.idle_timeouts),
+                ("imps_http_connections_moved_in_total", s.moved_in),
+                ("imps_http_connections_moved_out_total", s.moved_out),
             ] {
                 *extra.entry(name).or_insert(0) += v;
             }
@@ -225,6 +227,21 @@ pub async fn csp(
     msisdn: Option<&str>,
     hub: Option<&CirHub>,
 ) -> HttpResponse {
+    csp_routed(local, config, content_type, body, peer, msisdn, hub)
+        .await
+        .0
+}
+
+/// [`csp`], also telling which shard (executor) answered, if the request got that far.
+pub async fn csp_routed(
+    local: &LocalShard<Shard>,
+    config: &ServiceConfig,
+    content_type: Option<&str>,
+    body: &[u8],
+    peer: SocketAddr,
+    msisdn: Option<&str>,
+    hub: Option<&CirHub>,
+) -> (HttpResponse, Option<usize>) {
     let (mut message, reply_type) = match prepare(content_type, body, &config.limits) {
         Prepared::Message {
             message,
@@ -240,7 +257,7 @@ pub async fn csp(
                 }
                 f.http(answer.status);
             });
-            return answer;
+            return (answer, None);
         }
     };
     if let Some(msisdn) = msisdn {
@@ -263,7 +280,7 @@ pub async fn csp(
         Ok(Reply::Csp(m)) => m,
         Ok(Reply::Admin(_)) | Err(_) => {
             FRONT.with(|f| f.borrow_mut().http(503));
-            return text(503, "service unavailable\n");
+            return (text(503, "service unavailable\n"), Some(shard));
         }
     };
     if let (Some(m), Some(hub)) = (reply.as_mut(), hub)
@@ -292,7 +309,7 @@ pub async fn csp(
         }
         f.http(200);
     });
-    answer(reply.as_ref(), &reply_type)
+    (answer(reply.as_ref(), &reply_type), Some(shard))
 }
 
 /// The session ID asked about by `GET /cir?session=ID`.

@@ -14,6 +14,10 @@
 //! status and `Connection: close`. Whenever the server closes after a response it shuts down its
 //! sending side and discards what the client still sends for up to `linger_timeout`, so that
 //! the client reads the response instead of a reset.
+//!
+//! With hand-over links ([`ConnContext::handover`]), a connection whose requests keep being
+//! served by another executor moves there between two requests (see `handover.rs`): its
+//! socket goes to that executor's listener and this loop ends.
 
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
@@ -25,6 +29,7 @@ use glommio::net::TcpStream;
 use glommio::timer::Timer;
 
 use super::HttpService;
+use super::handover::{HandoverLinks, Homes};
 use super::limits::HttpLimits;
 use super::parse::{ParseEvent, Phase, RequestParser};
 use super::request::{Method, Version};
@@ -51,6 +56,17 @@ pub(crate) struct ConnContext {
     /// Fired when the listener stops: idle connections close, others close after their
     /// current response.
     pub(crate) stopping: Event,
+    /// The way to the other executors' listeners, if connections may move.
+    pub(crate) handover: Option<HandoverLinks>,
+}
+
+/// How a connection came to this executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    /// Accepted here: its first request must start within the header timeout.
+    Accepted,
+    /// Moved here from another executor between two requests, after `moves` moves.
+    Moved { moves: u32 },
 }
 
 /// Serves one connection until it closes.
@@ -59,15 +75,25 @@ pub(crate) async fn serve_connection<S: HttpService + ?Sized>(
     peer: SocketAddr,
     service: Rc<S>,
     cx: Rc<ConnContext>,
+    arrival: Arrival,
 ) {
-    let _ = stream.set_nodelay(true);
+    if arrival == Arrival::Accepted {
+        let _ = stream.set_nodelay(true);
+    }
     let limits = &cx.limits;
     let stats = &*cx.stats;
     let mut parser = RequestParser::new(limits);
     let mut read_buf = vec![0u8; limits.read_buffer_bytes.max(512)];
     let mut out = Vec::with_capacity(4096);
     // A fresh connection must start its head within the header timeout.
-    let mut fresh = true;
+    let (mut fresh, moves) = match arrival {
+        Arrival::Accepted => (true, 0),
+        Arrival::Moved { moves } => (false, moves),
+    };
+    let mut homes = cx
+        .handover
+        .as_ref()
+        .map(|links| Homes::new(links.here(), moves));
     let mut head_started: Option<Instant> = None;
     let mut body_started: Option<Instant> = None;
     loop {
@@ -86,8 +112,8 @@ pub(crate) async fn serve_connection<S: HttpService + ?Sized>(
                 let head_request = request.method == Method::Head;
                 let http10 = request.version == Version::Http10;
                 let keep_alive = request.keep_alive;
-                let mut future = service.call(request, peer);
-                let response = match poll_once(&mut future).await {
+                let mut future = service.call_homed(request, peer);
+                let (response, home) = match poll_once(&mut future).await {
                     Some(response) => response,
                     None => {
                         // Not ready: let earlier responses go while it works.
@@ -112,6 +138,9 @@ pub(crate) async fn serve_connection<S: HttpService + ?Sized>(
                     }
                     return;
                 }
+                if let Some(homes) = &mut homes {
+                    homes.observe(home);
+                }
                 if out.len() >= FLUSH_AT && !flush(&mut stream, &mut out, &cx).await {
                     return;
                 }
@@ -119,6 +148,17 @@ pub(crate) async fn serve_connection<S: HttpService + ?Sized>(
             Ok(None) => {
                 if !out.is_empty() && !flush(&mut stream, &mut out, &cx).await {
                     return;
+                }
+                if parser.phase() == Phase::Idle
+                    && !cx.stopping.is_fired()
+                    && let (Some(homes), Some(links)) = (&mut homes, &cx.handover)
+                    && let Some(to) = homes.due()
+                {
+                    if links.send(to, &stream, peer, homes.next_move()).is_ok() {
+                        stats.moved_out();
+                        return;
+                    }
+                    homes.refused();
                 }
                 let now = Instant::now();
                 let (deadline, kind) = match parser.phase() {
@@ -175,6 +215,11 @@ async fn read_until(
             Err(_) => ReadOutcome::Failed,
         }
     };
+    let mut read = std::pin::pin!(read);
+    // Bytes already there (a busy connection): no timer for them.
+    if let Some(outcome) = poll_once(&mut read).await {
+        return outcome;
+    }
     let timer = async {
         Timer::new(deadline.saturating_duration_since(Instant::now())).await;
         ReadOutcome::Timeout

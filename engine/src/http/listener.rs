@@ -12,7 +12,8 @@ use futures_lite::future::or;
 use glommio::net::{TcpListener, TcpStream};
 use glommio::timer::Timer;
 
-use super::conn::{ConnContext, serve_connection, write_all_within};
+use super::conn::{Arrival, ConnContext, serve_connection, write_all_within};
+use super::handover::{HandoverPort, MovedConnection};
 use super::limits::HttpLimits;
 use super::response::{HttpResponse, WriteOptions};
 use super::signal::Event;
@@ -34,12 +35,19 @@ use super::{HttpError, HttpService};
 /// middle of a request finish it (its response says `Connection: close`). [`Listener::run`]
 /// returns once they are all closed, or after [`HttpLimits::shutdown_grace`], when the
 /// stragglers are dropped. Dropping the `run` future drops every connection at once.
+///
+/// **Hand-over** ([`Listener::with_handover`]): connections whose requests keep being served
+/// by another executor move to that executor's listener between two requests, and this
+/// listener takes in the connections the others send it (they count towards its cap; a
+/// connection does not move to a listener at its cap; one arriving after the stop is closed,
+/// like any connection idle at that moment).
 #[derive(Debug)]
 pub struct Listener {
     socket: TcpListener,
     local_addr: SocketAddr,
     limits: HttpLimits,
     stats: Arc<HttpStats>,
+    handover: Option<HandoverPort>,
 }
 
 /// The state the listener shares with its connection tasks.
@@ -52,13 +60,22 @@ struct Shared {
     abort: Event,
 }
 
+impl Shared {
+    fn set_open(&self, open: usize) {
+        self.open.set(open);
+        if let Some(links) = &self.conn.handover {
+            links.set_open(open);
+        }
+    }
+}
+
 /// Counts a connection task: open while it lives.
 struct ConnGuard(Rc<Shared>);
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         let shared = &self.0;
-        shared.open.set(shared.open.get().saturating_sub(1));
+        shared.set_open(shared.open.get().saturating_sub(1));
         shared.conn.stats.connection_closed();
         if shared.open.get() == 0 && shared.conn.stopping.is_fired() {
             shared.drained.fire();
@@ -92,7 +109,15 @@ impl Listener {
             local_addr,
             limits,
             stats: Arc::new(HttpStats::default()),
+            handover: None,
         })
+    }
+
+    /// Links this listener with the same address's listeners on the other executors (see
+    /// [`Listener`]): `port` is this executor's, from [`handover_ports`](super::handover_ports).
+    pub fn with_handover(mut self, port: HandoverPort) -> Listener {
+        self.handover = Some(port);
+        self
     }
 
     /// The bound address (with the port the OS chose when asked for port 0).
@@ -119,19 +144,32 @@ impl Listener {
             socket,
             limits,
             stats,
+            handover,
             ..
         } = self;
+        let (links, inbox) = match handover {
+            Some(HandoverPort { mut links, inbox }) => {
+                links.set_max_open(limits.max_connections);
+                (Some(links), Some(inbox))
+            }
+            None => (None, None),
+        };
         let shared = Rc::new(Shared {
             conn: Rc::new(ConnContext {
                 limits: limits.clone(),
                 stats: Arc::clone(&stats),
                 stopping: Event::default(),
+                handover: links,
             }),
             open: std::cell::Cell::new(0),
             drained: Event::default(),
             abort: Event::default(),
         });
         let _abort_on_drop = AbortOnDrop(Rc::clone(&shared));
+        // Cancelled when `run` ends (dropped with it).
+        let _moved_in = inbox.map(|inbox| {
+            glommio::spawn_local(take_moved(Rc::clone(&shared), Rc::clone(&service), inbox))
+        });
         let result = loop {
             let accepted = or(async { Some(socket.accept().await) }, async {
                 let _ = stop.recv_async().await;
@@ -158,17 +196,8 @@ impl Listener {
             let Ok(peer) = stream.peer_addr() else {
                 continue; // Gone already.
             };
-            shared.open.set(shared.open.get() + 1);
             stats.connection_opened();
-            let guard = ConnGuard(Rc::clone(&shared));
-            let service = Rc::clone(&service);
-            glommio::spawn_local(async move {
-                let shared = Rc::clone(&guard.0);
-                let conn = serve_connection(stream, peer, service, Rc::clone(&shared.conn));
-                or(conn, shared.abort.wait()).await;
-                drop(guard);
-            })
-            .detach();
+            spawn_connection(&shared, &service, stream, peer, Arrival::Accepted);
         };
         drop(socket);
         shared.conn.stopping.fire();
@@ -189,6 +218,48 @@ impl Listener {
             .await;
         }
         result
+    }
+}
+
+/// Serves `stream` in its own task, counted as open while it lives.
+fn spawn_connection<S: HttpService>(
+    shared: &Rc<Shared>,
+    service: &Rc<S>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    arrival: Arrival,
+) {
+    shared.set_open(shared.open.get() + 1);
+    let guard = ConnGuard(Rc::clone(shared));
+    let service = Rc::clone(service);
+    glommio::spawn_local(async move {
+        let shared = Rc::clone(&guard.0);
+        let conn = serve_connection(stream, peer, service, Rc::clone(&shared.conn), arrival);
+        or(conn, shared.abort.wait()).await;
+        drop(guard);
+    })
+    .detach();
+}
+
+/// Serves the connections other executors move here, until the listener stops (those
+/// arriving later are closed: they are between two requests).
+async fn take_moved<S: HttpService>(
+    shared: Rc<Shared>,
+    service: Rc<S>,
+    inbox: flume::Receiver<MovedConnection>,
+) {
+    while let Ok(moved) = inbox.recv_async().await {
+        if shared.conn.stopping.is_fired() {
+            continue;
+        }
+        let MovedConnection {
+            socket,
+            peer,
+            moves,
+        } = moved;
+        shared.conn.stats.connection_moved_in();
+        let stream = TcpStream::from(socket);
+        spawn_connection(&shared, &service, stream, peer, Arrival::Moved { moves });
     }
 }
 

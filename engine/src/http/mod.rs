@@ -21,8 +21,13 @@
 //! let (port, stats) = (listener.local_addr().port(), listener.stats());
 //! listener.run(service, stop_rx.clone()).await?; // until a message or all senders dropped
 //! ```
+//!
+//! With several executors, [`handover_ports`] links their listeners so that a connection
+//! whose requests keep being served by another executor moves there (see
+//! [`HttpService::call_homed`] and [`Listener::with_handover`]).
 
 mod conn;
+mod handover;
 mod limits;
 mod listener;
 mod parse;
@@ -35,6 +40,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 
+pub use handover::{BALANCE_SLACK, FIRST_STREAK, HandoverPort, MAX_MOVES, handover_ports};
 pub use limits::HttpLimits;
 pub use listener::{Listener, serve};
 pub use parse::{ParseError, ParseEvent, Phase, RequestParser};
@@ -54,6 +60,19 @@ pub trait HttpService: 'static {
         request: HttpRequest,
         peer: SocketAddr,
     ) -> Pin<Box<dyn Future<Output = HttpResponse>>>;
+
+    /// Like [`HttpService::call`], also naming the executor that served the request in place
+    /// (`Some(i)`: executor `i`, as numbered by [`handover_ports`]; `None`: any). A listener
+    /// with a [`HandoverPort`] moves a connection whose requests keep going to the same
+    /// other executor over to it. The default serves with `call` and names none.
+    fn call_homed(
+        &self,
+        request: HttpRequest,
+        peer: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = (HttpResponse, Option<usize>)>>> {
+        let call = self.call(request, peer);
+        Box::pin(async move { (call.await, None) })
+    }
 }
 
 impl<F, Fut> HttpService for F

@@ -33,6 +33,8 @@ pub struct HttpStats {
     body_timeouts: AtomicU64,
     idle_timeouts: AtomicU64,
     write_timeouts: AtomicU64,
+    moved_in: AtomicU64,
+    moved_out: AtomicU64,
 }
 
 /// The values of [`HttpStats`] at one moment.
@@ -66,6 +68,10 @@ pub struct HttpStatsSnapshot {
     pub idle_timeouts: u64,
     /// Connections closed by the write timeout.
     pub write_timeouts: u64,
+    /// Connections moved here from another executor's listener (not counted as accepted).
+    pub moved_in: u64,
+    /// Connections moved from here to another executor's listener.
+    pub moved_out: u64,
 }
 
 impl HttpStatsSnapshot {
@@ -105,12 +111,23 @@ impl HttpStats {
             body_timeouts: get(&self.body_timeouts),
             idle_timeouts: get(&self.idle_timeouts),
             write_timeouts: get(&self.write_timeouts),
+            moved_in: get(&self.moved_in),
+            moved_out: get(&self.moved_out),
         }
     }
 
     pub(crate) fn connection_opened(&self) {
         bump(&self.connections_accepted);
         bump(&self.connections_open);
+    }
+
+    pub(crate) fn connection_moved_in(&self) {
+        bump(&self.moved_in);
+        bump(&self.connections_open);
+    }
+
+    pub(crate) fn moved_out(&self) {
+        bump(&self.moved_out);
     }
 
     pub(crate) fn connection_closed(&self) {
