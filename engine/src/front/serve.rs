@@ -20,7 +20,7 @@ use imps_protocol::Limits;
 
 use super::csp::text;
 use super::service::{
-    self, Endpoint, ExecutorSnapshot, ServiceConfig, cir_session, csp_routed, endpoint, health,
+    self, Endpoint, ExecutorSnapshot, ServiceConfig, cir_session, csp, endpoint, health,
     trusted_msisdn,
 };
 use crate::cir::{
@@ -153,7 +153,7 @@ impl HttpService for ImpsService {
                         &config.trusted_proxies,
                     );
                     let hub = Some(&*hub);
-                    return csp_routed(&local, &config, ct, &request.body, peer, msisdn, hub).await;
+                    return csp(&local, &config, ct, &request.body, peer, msisdn, hub).await;
                 }
                 Endpoint::MethodNotAllowed => {
                     HttpResponse::new(405).with_header("Allow", "GET, HEAD, POST")

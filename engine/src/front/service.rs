@@ -215,25 +215,11 @@ pub fn apply_msisdn(message: &mut imps_protocol::Message, msisdn: &str) {
     }
 }
 
-/// Answers a CSP POST: decode, route, call the owning shard, encode. `msisdn` is the
-/// trusted MSISDN header, if any (see [`trusted_msisdn`]); `hub` tells whether a session's
-/// standalone TCP wake-up channel is up (the CIR flag of 1.2+ answers).
+/// Answers a CSP POST: decode, route, call the owning shard, encode; also names the shard
+/// (executor) that answered, if the request got that far. `msisdn` is the trusted MSISDN
+/// header, if any (see [`trusted_msisdn`]); `hub` tells whether a session's standalone TCP
+/// wake-up channel is up (the CIR flag of 1.2+ answers).
 pub async fn csp(
-    local: &LocalShard<Shard>,
-    config: &ServiceConfig,
-    content_type: Option<&str>,
-    body: &[u8],
-    peer: SocketAddr,
-    msisdn: Option<&str>,
-    hub: Option<&CirHub>,
-) -> HttpResponse {
-    csp_routed(local, config, content_type, body, peer, msisdn, hub)
-        .await
-        .0
-}
-
-/// [`csp`], also telling which shard (executor) answered, if the request got that far.
-pub async fn csp_routed(
     local: &LocalShard<Shard>,
     config: &ServiceConfig,
     content_type: Option<&str>,
