@@ -6,6 +6,7 @@
 #   IMPSD=/path/to/impsd bash benches/http/run.sh   # an already built binary
 #   ROUNDS=5 bash benches/http/run.sh   # more alternating rounds (default 3)
 #   RATE=60000 bash benches/http/run.sh # latency only, at that rate instead of half the maximum
+#   LATENCY_ROUNDS=5 bash benches/http/run.sh # more alternating latency rounds (default ROUNDS)
 #   PIN=1 bash benches/http/run.sh      # both servers pinned: impsd's executors and nginx's
 #                                       # workers (worker_cpu_affinity auto)
 #   IMPSD_CONFIG=file.toml bash benches/http/run.sh   # impsd serve --config file.toml (its
@@ -158,12 +159,14 @@ for load in own mixed; do
 done
 [ -n "${RATE:-}" ] && half=$RATE
 # Latency at half of impsd's maximum rate with connections carrying their own sessions:
-# the same two clients (oha, fixed rate, latency measured from the intended send time), each
-# client's percentiles printed; the p99 of the whole is at most the larger of the two.
+# the same two clients (oha, one worker thread each, fixed rate, latency measured from the
+# intended send time), in LATENCY_ROUNDS alternating rounds of 10 s (default: ROUNDS, or 1
+# with RATE). Each client's percentiles are printed; a round's p99 is the larger of the two
+# clients' (the p99 of the whole is at most that), and each server's median round is reported.
 quarter=$(echo "$half / 2" | bc)
-for port in 18081 18080; do
-  echo "port $port at $half req/s from the two clients ($quarter req/s each, oha, latency from the intended send time):"
-  pids=()
+# p99 (ms) of one round of the two clients against port $1, percentiles printed to stderr.
+latency_round() {
+  local port=$1 f pids=()
   for f in ka.xml ka1.xml; do
     oha -z 10s -c 32 -q "$quarter" --worker-threads 1 --latency-correction --no-tui -m POST \
       -H 'Content-Type: application/vnd.wv.csp.xml' -D "$work/$f" "http://127.0.0.1:$port/imps" \
@@ -171,8 +174,25 @@ for port in 18081 18080; do
     pids+=($!)
   done
   wait "${pids[@]}"
-  for f in ka.xml ka1.xml; do grep -E '50.00%|99.00%|99.90%' "$work/oha-$f.txt" | tr -s ' ' | paste -sd' '; done
+  for f in ka.xml ka1.xml; do
+    grep -E '50.00%|99.00%|99.90%' "$work/oha-$f.txt" | tr -s ' ' | paste -sd' ' >&2
+  done
+  cat "$work/oha-ka.xml.txt" "$work/oha-ka1.xml.txt" \
+    | awk '/99.00%/ {if ($3 > m) m = $3} END {print m}'
+}
+latency_rounds=${LATENCY_ROUNDS:-$([ -n "${RATE:-}" ] && echo 1 || echo "$rounds")}
+: >"$work/ng-p99.txt"
+: >"$work/im-p99.txt"
+for i in $(seq "$latency_rounds"); do
+  for port in 18081 18080; do
+    echo "round $i, port $port at $half req/s from the two clients ($quarter req/s each):"
+    p99=$(latency_round "$port" 2>&1 >"$work/p99.txt" | sed 's/^/ /'; cat "$work/p99.txt")
+    echo "$p99" | sed '$d'
+    last=$(echo "$p99" | tail -1)
+    case $port in 18081) echo "$last" >>"$work/ng-p99.txt" ;; *) echo "$last" >>"$work/im-p99.txt" ;; esac
+  done
 done
+echo "p99 at $half req/s from the two clients, median of $latency_rounds alternating rounds: nginx $(median <"$work/ng-p99.txt") ms, impsd $(median <"$work/im-p99.txt") ms"
 # The same rate from one client on one session: its shard's executor does all the work.
 for port in 18081 18080; do
   echo "port $port at $half req/s from one client on one session (oha -c 64):"
