@@ -7,6 +7,7 @@
 #   ROUNDS=5 bash benches/http/run.sh   # more alternating rounds (default 3)
 #   RATE=60000 bash benches/http/run.sh # latency only, at that rate instead of half the maximum
 #   LATENCY_ROUNDS=5 bash benches/http/run.sh # more alternating latency rounds (default ROUNDS)
+#   FLOOR=1 bash benches/http/run.sh    # latency of the smallest glommio server too (port 18082)
 #   PIN=1 bash benches/http/run.sh      # both servers pinned: impsd's executors and nginx's
 #                                       # workers (worker_cpu_affinity auto)
 #   IMPSD_CONFIG=file.toml bash benches/http/run.sh   # impsd serve --config file.toml (its
@@ -28,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
-trap 'kill $(cat "$work/impsd.pid" 2>/dev/null) 2>/dev/null || true; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work/impsd.pid" "$work/floor.pid" 2>/dev/null) 2>/dev/null || true; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
 # IMPSD=path/to/impsd measures that binary instead of building one.
 impsd=${IMPSD:-}
 if [ -z "$impsd" ]; then
@@ -84,6 +85,19 @@ http {
 }
 CONF
 nginx -c "$work/nginx.conf"
+# FLOOR=1: also the smallest glommio server (benches/src/bin/glommio_floor.rs), answering the
+# same number of bytes on port 18082, measured like the other two.
+ports="18081 18080"
+if [ "${FLOOR:-0}" = 1 ]; then
+  floor=${GLOMMIO_FLOOR:-}
+  if [ -z "$floor" ]; then
+    cargo build --release -q -p imps-benches --bin glommio-floor
+    floor=${CARGO_TARGET_DIR:-target}/release/glommio-floor
+  fi
+  "$floor" 127.0.0.1:18082 "$(wc -c <"$work/answer.xml")" &
+  echo $! >"$work/floor.pid"
+  ports="18081 18080 18082"
+fi
 sleep 0.3
 echo "answer size: $(wc -c <"$work/answer.xml") bytes (both servers)"
 # CPU time (clock ticks) used so far by the processes in $@.
@@ -184,15 +198,20 @@ latency_rounds=${LATENCY_ROUNDS:-$([ -n "${RATE:-}" ] && echo 1 || echo "$rounds
 : >"$work/ng-p99.txt"
 : >"$work/im-p99.txt"
 for i in $(seq "$latency_rounds"); do
-  for port in 18081 18080; do
+  for port in $ports; do
     echo "round $i, port $port at $half req/s from the two clients ($quarter req/s each):"
     p99=$(latency_round "$port" 2>&1 >"$work/p99.txt" | sed 's/^/ /'; cat "$work/p99.txt")
     echo "$p99" | sed '$d'
     last=$(echo "$p99" | tail -1)
-    case $port in 18081) echo "$last" >>"$work/ng-p99.txt" ;; *) echo "$last" >>"$work/im-p99.txt" ;; esac
+    case $port in
+      18081) echo "$last" >>"$work/ng-p99.txt" ;;
+      18080) echo "$last" >>"$work/im-p99.txt" ;;
+      *) echo "$last" >>"$work/floor-p99.txt" ;;
+    esac
   done
 done
 echo "p99 at $half req/s from the two clients, median of $latency_rounds alternating rounds: nginx $(median <"$work/ng-p99.txt") ms, impsd $(median <"$work/im-p99.txt") ms"
+[ -s "$work/floor-p99.txt" ] && echo "  the smallest glommio server (FLOOR=1): $(median <"$work/floor-p99.txt") ms"
 # The same rate from one client on one session: its shard's executor does all the work.
 for port in 18081 18080; do
   echo "port $port at $half req/s from one client on one session (oha -c 64):"
