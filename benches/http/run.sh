@@ -178,7 +178,8 @@ done
 # with RATE). Each client's percentiles are printed; a round's p99 is the larger of the two
 # clients' (the p99 of the whole is at most that), and each server's median round is reported.
 quarter=$(echo "$half / 2" | bc)
-# p99 (ms) of one round of the two clients against port $1, percentiles printed to stderr.
+# One round of the two clients against port $1: each client's percentiles printed, the larger
+# of their two p99s (ms) appended to file $2.
 latency_round() {
   local port=$1 f pids=()
   for f in ka.xml ka1.xml; do
@@ -189,10 +190,10 @@ latency_round() {
   done
   wait "${pids[@]}"
   for f in ka.xml ka1.xml; do
-    grep -E '50.00%|99.00%|99.90%' "$work/oha-$f.txt" | tr -s ' ' | paste -sd' ' >&2
+    grep -E '50.00%|99.00%|99.90%' "$work/oha-$f.txt" | tr -s ' ' | paste -sd' ' | sed 's/^/ /'
   done
   cat "$work/oha-ka.xml.txt" "$work/oha-ka1.xml.txt" \
-    | awk '/99.00%/ {if ($3 > m) m = $3} END {print m}'
+    | awk '/99.00%/ {if ($3 > m) m = $3} END {print m}' >>"$2"
 }
 latency_rounds=${LATENCY_ROUNDS:-$([ -n "${RATE:-}" ] && echo 1 || echo "$rounds")}
 : >"$work/ng-p99.txt"
@@ -200,14 +201,8 @@ latency_rounds=${LATENCY_ROUNDS:-$([ -n "${RATE:-}" ] && echo 1 || echo "$rounds
 for i in $(seq "$latency_rounds"); do
   for port in $ports; do
     echo "round $i, port $port at $half req/s from the two clients ($quarter req/s each):"
-    p99=$(latency_round "$port" 2>&1 >"$work/p99.txt" | sed 's/^/ /'; cat "$work/p99.txt")
-    echo "$p99" | sed '$d'
-    last=$(echo "$p99" | tail -1)
-    case $port in
-      18081) echo "$last" >>"$work/ng-p99.txt" ;;
-      18080) echo "$last" >>"$work/im-p99.txt" ;;
-      *) echo "$last" >>"$work/floor-p99.txt" ;;
-    esac
+    case $port in 18081) server=ng ;; 18080) server=im ;; *) server=floor ;; esac
+    latency_round "$port" "$work/$server-p99.txt"
   done
 done
 echo "p99 at $half req/s from the two clients, median of $latency_rounds alternating rounds: nginx $(median <"$work/ng-p99.txt") ms, impsd $(median <"$work/im-p99.txt") ms"
